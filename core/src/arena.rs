@@ -1,0 +1,164 @@
+//! A generational arena: slots are reused, handles carry the generation they were issued with, so
+//! a stale handle (a use after the final release) is detected instead of silently served.
+//!
+//! Lookups are lock-free (chunks are published once through `OnceLock`); allocation and free take
+//! a bookkeeping lock that is never a scheduling point. Generations are odd while a slot is live and
+//! even while it is free.
+
+use crate::sync::{BookLock, BookOnce, BookU32, MemOrder, Platform};
+
+const CHUNK_LEN: usize = 64;
+
+/// A handle: slot index plus the generation it was issued with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Handle {
+    pub idx: u32,
+    pub gen: u32,
+}
+
+pub struct Slot<T> {
+    gen: BookU32,
+    pub value: T,
+}
+
+struct AllocState {
+    next: u32,
+    free: Vec<u32>,
+    live: u32,
+}
+
+pub struct Arena<T> {
+    platform: Platform,
+    chunks: Box<[BookOnce<Box<[Slot<T>]>>]>,
+    alloc: BookLock<AllocState>,
+    make: fn(Platform) -> T,
+}
+
+/// Why a handle did not resolve.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stale {
+    /// The slot was freed (and maybe reused) since the handle was issued.
+    Freed { now: u32 },
+    /// The index was never allocated.
+    Unknown,
+}
+
+impl<T> Arena<T> {
+    /// An arena of at most `slots_max` slots; `make` builds an empty slot value.
+    pub fn new(platform: Platform, slots_max: u32, make: fn(Platform) -> T) -> Arena<T> {
+        let chunks_max = (slots_max as usize).div_ceil(CHUNK_LEN);
+        let chunks = (0..chunks_max).map(|_| BookOnce::new()).collect();
+        let alloc = BookLock::new(AllocState { next: 0, free: Vec::new(), live: 0 });
+        Arena { platform, chunks, alloc, make }
+    }
+
+    pub fn slots_max(&self) -> u32 {
+        (self.chunks.len() * CHUNK_LEN) as u32
+    }
+
+    /// Takes a free slot (lowest reuse first in LIFO order, deterministic) or `None` when full.
+    pub fn alloc(&self) -> Option<(Handle, &T)> {
+        let idx = self.alloc.with(|a| {
+            let idx = match a.free.pop() {
+                Some(idx) => idx,
+                None if a.next < self.slots_max() => {
+                    a.next += 1;
+                    a.next - 1
+                }
+                None => return None,
+            };
+            a.live += 1;
+            Some(idx)
+        })?;
+        let slot = self.slot_or_init(idx);
+        let gen = slot.gen.load(MemOrder::Relaxed) + 1;
+        assert!(gen % 2 == 1, "arena slot {idx} allocated while live");
+        slot.gen.store(gen, MemOrder::Release);
+        Some((Handle { idx, gen }, &slot.value))
+    }
+
+    /// Frees the slot `h` names. The caller has already reset the value for reuse.
+    pub fn free(&self, h: Handle) {
+        let slot = self.slot(h.idx).expect("freeing an unknown slot");
+        let gen = slot.gen.load(MemOrder::Relaxed);
+        assert_eq!(gen, h.gen, "arena slot {} freed twice", h.idx);
+        slot.gen.store(gen + 1, MemOrder::Release);
+        self.alloc.with(|a| {
+            a.free.push(h.idx);
+            a.live -= 1;
+        });
+    }
+
+    pub fn get(&self, h: Handle) -> Result<&T, Stale> {
+        let slot = self.slot(h.idx).ok_or(Stale::Unknown)?;
+        let now = slot.gen.load(MemOrder::Acquire);
+        if now == h.gen {
+            Ok(&slot.value)
+        } else {
+            Err(Stale::Freed { now })
+        }
+    }
+
+    /// Whether `h` still names a live slot.
+    pub fn is_live(&self, h: Handle) -> bool {
+        self.get(h).is_ok()
+    }
+
+    pub fn live_count(&self) -> u32 {
+        self.alloc.with(|a| a.live)
+    }
+
+    /// Every live handle, in index order.
+    pub fn live_handles(&self) -> Vec<Handle> {
+        let next = self.alloc.with(|a| a.next);
+        (0..next)
+            .filter_map(|idx| {
+                let slot = self.slot(idx)?;
+                let gen = slot.gen.load(MemOrder::Acquire);
+                (gen % 2 == 1).then_some(Handle { idx, gen })
+            })
+            .collect()
+    }
+
+    fn slot(&self, idx: u32) -> Option<&Slot<T>> {
+        let chunk = self.chunks.get(idx as usize / CHUNK_LEN)?.get()?;
+        Some(&chunk[idx as usize % CHUNK_LEN])
+    }
+
+    fn slot_or_init(&self, idx: u32) -> &Slot<T> {
+        let chunk = self.chunks[idx as usize / CHUNK_LEN].get_or_init(|| {
+            (0..CHUNK_LEN)
+                .map(|_| Slot { gen: BookU32::new(0), value: (self.make)(self.platform) })
+                .collect()
+        });
+        &chunk[idx as usize % CHUNK_LEN]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_handle_is_reported_after_reuse() {
+        let a: Arena<u8> = Arena::new(Platform::Native, 4, |_| 0);
+        let (h1, _) = a.alloc().unwrap();
+        a.free(h1);
+        let (h2, _) = a.alloc().unwrap();
+        assert_eq!(h1.idx, h2.idx);
+        assert_ne!(h1.gen, h2.gen);
+        assert!(matches!(a.get(h1), Err(Stale::Freed { .. })));
+        assert!(a.get(h2).is_ok());
+    }
+
+    #[test]
+    fn full_arena_refuses_allocation() {
+        let a: Arena<u8> = Arena::new(Platform::Native, 2, |_| 0);
+        assert_eq!(a.slots_max(), 64);
+        for _ in 0..64 {
+            assert!(a.alloc().is_some());
+        }
+        assert!(a.alloc().is_none());
+        assert_eq!(a.live_count(), 64);
+    }
+}

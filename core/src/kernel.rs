@@ -1,0 +1,266 @@
+//! The kernel a model run executes in: port and object arenas, the kobject ops registry, the
+//! injected bugs, the auditor's event side and the optional trace.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::arena::{Arena, Handle};
+use crate::bugs::{Bug, Bugs};
+use crate::ikot::{IpcKobjectType, IKOT_MAX_TYPE};
+use crate::ipc_kobject::IpcKobjectOps;
+use crate::ipc_port::{IpcPort, Port, PortGuard, PortId, IP_NULL};
+use crate::ipc_space::IpcSpace;
+use crate::ledger::LedgerEvents;
+use crate::sync::{AtomicU32, AtomicU64, BookLock, BookU32, MemOrder, Mutex, Platform};
+
+/// An IPC space (`ipc_space_t`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SpaceId(pub(crate) Handle);
+
+impl fmt::Debug for SpaceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "space#{}", self.0.idx)
+    }
+}
+
+/// `ipc_space_kernel`: the first space a kernel makes.
+pub const IPC_SPACE_KERNEL: SpaceId = SpaceId(Handle { idx: 0, gen: 1 });
+/// `ipc_space_reply`.
+pub const IPC_SPACE_REPLY: SpaceId = SpaceId(Handle { idx: 1, gen: 1 });
+
+/// A kernel object a kobject port can stand for.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjId(pub(crate) Handle);
+
+impl fmt::Debug for ObjId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "obj#{}.{}", self.0.idx, self.0.gen)
+    }
+}
+
+impl fmt::Display for ObjId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// What a kernel object is (the model's stand-ins for task_t, semaphore_t, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u32)]
+pub enum ObjKind {
+    Free = 0,
+    Task,
+    Thread,
+    Semaphore,
+    Voucher,
+    Host,
+    HostPriv,
+    Processor,
+    Pset,
+    Clock,
+    Timer,
+    /// Any other kernel object behind a kobject port (IOKit objects, memory entries, ...).
+    Generic,
+}
+
+/// The kind stored in an object's word.
+pub(crate) fn obj_kind_from(v: u32) -> ObjKind {
+    {
+        use ObjKind::*;
+        [Free, Task, Thread, Semaphore, Voucher, Host, HostPriv, Processor, Pset, Clock, Timer, Generic]
+            .get(v as usize)
+            .copied()
+            .unwrap_or(Free)
+    }
+}
+
+/// Lock-protected fields of a kernel object.
+#[derive(Debug, Clone)]
+pub struct ObjLocked {
+    /// Ports owned by the object (task: control, read, name, pinned self; thread: control, ...).
+    pub ports: [IpcPort; 4],
+    /// A stored send right (a special-port slot such as `host_set_special_port` replaces).
+    pub slot: IpcPort,
+    /// The owning task of a thread; the space of a task.
+    pub owner: Option<ObjId>,
+    pub space: Option<SpaceId>,
+    /// Task suspension holds (`TASK_HOLD_NORMAL`).
+    pub suspend_count: u32,
+    /// Set while the object is usable; cleared by its terminate / destroy path.
+    pub alive: bool,
+    /// The kobject type its ports carry (Generic objects).
+    pub kotype: IpcKobjectType,
+}
+
+impl ObjLocked {
+    pub(crate) fn default_live(owner: Option<ObjId>) -> ObjLocked {
+        ObjLocked { owner, alive: true, ..ObjLocked::fresh() }
+    }
+
+    fn fresh() -> ObjLocked {
+        ObjLocked {
+            ports: [IP_NULL; 4],
+            slot: IP_NULL,
+            owner: None,
+            space: None,
+            suspend_count: 0,
+            alive: false,
+            kotype: 0,
+        }
+    }
+}
+
+/// A kernel object: kind, reference count, the lazily allocated `port_store`, and its lock.
+pub struct KObject {
+    pub(crate) kind: BookU32,
+    pub(crate) refs: AtomicU32,
+    /// The lazy port word (`semaphore->port`, `iv_port`, `itk_resume`, ...): an [`IpcPort`].
+    pub(crate) port_store: AtomicU64,
+    pub(crate) lock: Mutex<ObjLocked>,
+}
+
+impl KObject {
+    fn new(platform: Platform) -> KObject {
+        KObject {
+            kind: BookU32::new(0),
+            refs: AtomicU32::new(platform, 0),
+            port_store: AtomicU64::new(platform, 0),
+            lock: Mutex::new(platform, ObjLocked::fresh()),
+        }
+    }
+}
+
+/// Bounds on a kernel's size (every limit named with the qualifier last).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub ports_max: u32,
+    pub objects_max: u32,
+    pub spaces_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { ports_max: 4096, objects_max: 1024, spaces_max: 64 }
+    }
+}
+
+/// Bookkeeping for out-of-line copies.
+#[derive(Default)]
+pub(crate) struct OolState {
+    pub next: u32,
+    pub live: BTreeSet<u32>,
+}
+
+/// One step of a trace: which simulated thread did which model operation on which port, and
+/// the port's counts after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEvent {
+    pub actor: u32,
+    pub op: &'static str,
+    pub port: PortId,
+    pub srights: u32,
+    pub sorights: u32,
+    pub mscount: u32,
+    pub refs: u32,
+}
+
+/// The modelled kernel. Shared by reference between simulated threads.
+pub struct Kernel {
+    pub(crate) platform: Platform,
+    pub(crate) ports: Arena<Port>,
+    pub(crate) objects: Arena<KObject>,
+    pub(crate) spaces: Arena<IpcSpace>,
+    pub(crate) ops: Vec<IpcKobjectOps>,
+    pub(crate) bugs: Bugs,
+    pub(crate) ledger: LedgerEvents,
+    pub(crate) ool: BookLock<OolState>,
+    timestamp: BookU32,
+    trace: Option<BookLock<Vec<TraceEvent>>>,
+    actor: fn() -> u32,
+}
+
+impl Kernel {
+    /// Boots a kernel: arenas, the kobject registry (every `IPC_KOBJECT_DEFINE` of the tree) and
+    /// the kernel and reply spaces.
+    pub fn new(platform: Platform, bugs: Bugs) -> Kernel {
+        Kernel::with_limits(platform, bugs, Limits::default())
+    }
+
+    pub fn with_limits(platform: Platform, bugs: Bugs, limits: Limits) -> Kernel {
+        let mut k = Kernel {
+            platform,
+            ports: Arena::new(platform, limits.ports_max, Port::new),
+            objects: Arena::new(platform, limits.objects_max, KObject::new),
+            spaces: Arena::new(platform, limits.spaces_max, IpcSpace::new),
+            ops: vec![IpcKobjectOps::EMPTY; IKOT_MAX_TYPE as usize],
+            bugs,
+            ledger: LedgerEvents::default(),
+            ool: BookLock::new(OolState::default()),
+            timestamp: BookU32::new(0),
+            trace: None,
+            actor: || 0,
+        };
+        for ops in crate::kobjects::registered_ops() {
+            k.ipc_kobject_register_startup(ops);
+        }
+        k.boot_special_spaces();
+        k
+    }
+
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// Whether `bug` is injected: a single bit test at each injection point.
+    #[inline(always)]
+    pub fn bug(&self, bug: Bug) -> bool {
+        self.bugs.has(bug)
+    }
+
+    pub fn bugs(&self) -> Bugs {
+        self.bugs
+    }
+
+    pub(crate) fn next_timestamp(&self) -> u32 {
+        self.timestamp.fetch_add(1, MemOrder::Relaxed) + 1
+    }
+
+    /// Turns on tracing; `actor` names the running simulated thread.
+    pub fn enable_trace(&mut self, actor: fn() -> u32) {
+        self.trace = Some(BookLock::new(Vec::new()));
+        self.actor = actor;
+    }
+
+    pub fn take_trace(&self) -> Vec<TraceEvent> {
+        self.trace.as_ref().map_or_else(Vec::new, |t| t.with(std::mem::take))
+    }
+
+    pub(crate) fn trace_port(&self, op: &'static str, g: &PortGuard<'_>) {
+        if let Some(trace) = &self.trace {
+            let event = TraceEvent {
+                actor: (self.actor)(),
+                op,
+                port: g.id,
+                srights: g.ip_srights,
+                sorights: g.ip_sorights,
+                mscount: g.ip_mscount,
+                refs: g.refs(),
+            };
+            trace.with(|t| t.push(event));
+        }
+    }
+
+    /// Live ports, in arena order.
+    pub fn live_ports(&self) -> Vec<PortId> {
+        self.ports.live_handles().into_iter().map(PortId).collect()
+    }
+
+    /// Live kernel objects, in arena order.
+    pub fn live_objects(&self) -> Vec<ObjId> {
+        self.objects.live_handles().into_iter().map(ObjId).collect()
+    }
+
+    pub fn live_spaces(&self) -> Vec<SpaceId> {
+        self.spaces.live_handles().into_iter().map(SpaceId).collect()
+    }
+}

@@ -1,0 +1,311 @@
+//! The kernel objects behind kobject ports and the callbacks their types register: the parts of
+//! osfmk/kern/task.c, thread.c, sync_sema.c, ipc/ipc_voucher.c, mk_timer.c and ipc_host.c that
+//! ipc_kobject.c calls into (xnu-11215.1.10), reduced to their effect on rights and references.
+//!
+//! Reference rules the auditor checks (see ledger.rs): an object is born with one reference owned
+//! by its creator (dropped by its destroy / terminate path); a lazily allocated port that is armed
+//! holds one more, donated by the caller that armed it and released by the no-senders callback;
+//! a thread holds one on its task; an mk_timer port holds one on its timer until its destroy op.
+
+use crate::ikot::*;
+use crate::ipc_kobject::IpcKobjectOps;
+use crate::ipc_port::*;
+use crate::ipc_space::{IpcEntry, IE_BITS_RECEIVE};
+use crate::kernel::{Kernel, KObject, ObjId, ObjKind, SpaceId};
+use crate::mach::*;
+use crate::outcome::Finding;
+use crate::sync::MemOrder;
+
+/// Every `IPC_KOBJECT_DEFINE` of the tree, with the model's callbacks where the type has one.
+pub fn registered_ops() -> Vec<IpcKobjectOps> {
+    let callbacks: &[(IpcKobjectType, Option<crate::ipc_kobject::NoSendersFn>, Option<crate::ipc_kobject::DestroyFn>)] = &[
+        (IKOT_TASK_CONTROL, Some(Kernel::task_port_no_senders), None),
+        (IKOT_PORT_SUBST_ONCE, Some(Kernel::ipc_kobject_subst_once_no_senders), None),
+        (IKOT_TIMER, None, Some(Kernel::mk_timer_port_destroy)),
+        (IKOT_SEMAPHORE, Some(Kernel::semaphore_no_senders), None),
+        (IKOT_VOUCHER, Some(Kernel::ipc_voucher_no_senders), None),
+        (IKOT_TASK_RESUME, Some(Kernel::task_suspension_no_senders), None),
+    ];
+    IKOT_INFO
+        .iter()
+        .enumerate()
+        .filter(|(_, info)| info.registered)
+        .map(|(ty, info)| {
+            let ty = ty as IpcKobjectType;
+            match callbacks.iter().find(|c| c.0 == ty) {
+                Some(&(_, ns, destroy)) => IpcKobjectOps::define(ty, ns, destroy),
+                // Types whose behaviour the model does not instantiate get a generic no-senders
+                // that deallocates the port with the notified make-send count (the IOKit and
+                // task-flavor pattern) and drops the armed object's donated reference.
+                None if info.no_senders.is_some() => {
+                    IpcKobjectOps::define(ty, Some(Kernel::generic_no_senders), None)
+                }
+                None => IpcKobjectOps::define(ty, None, None),
+            }
+        })
+        .collect()
+}
+
+impl Kernel {
+    fn object(&self, o: ObjId) -> &KObject {
+        match self.objects.get(o.0) {
+            Ok(obj) => obj,
+            Err(_) => Finding::use_after_free(format!("{o} used after its final release")).raise(),
+        }
+    }
+
+    /// Whether `o` still names a live object.
+    pub fn object_is_live(&self, o: ObjId) -> bool {
+        self.objects.is_live(o.0)
+    }
+
+    pub fn object_kind(&self, o: ObjId) -> ObjKind {
+        crate::kernel::obj_kind_from(self.object(o).kind.load(MemOrder::Relaxed))
+    }
+
+    pub fn object_refs(&self, o: ObjId) -> u32 {
+        self.object(o).refs.load(MemOrder::Relaxed)
+    }
+
+    /// The object's lazy port word (`semaphore->port`, `iv_port`, `itk_resume`).
+    pub fn object_port_store(&self, o: ObjId) -> IpcPort {
+        IpcPort::from_word(self.object(o).port_store.load(MemOrder::Acquire))
+    }
+
+    /// Allocates a live object of `kind` with its creator's reference.
+    pub fn object_alloc(&self, kind: ObjKind, owner: Option<ObjId>) -> ObjId {
+        let Some((h, obj)) = self.objects.alloc() else {
+            xnu_panic!("zalloc: kernel object zone exhausted");
+        };
+        obj.kind.store(kind as u32, MemOrder::Relaxed);
+        obj.refs.store(1, MemOrder::Relaxed);
+        obj.port_store.store(0, MemOrder::Relaxed);
+        let mut s = obj.lock.lock();
+        *s = crate::kernel::ObjLocked::default_live(owner);
+        ObjId(h)
+    }
+
+    /// Takes a reference (`task_reference`, `semaphore_reference`, ...).
+    pub fn object_reference(&self, o: ObjId) {
+        let r = self.object(o).refs.fetch_update(|r| (r != 0).then(|| r + 1));
+        if r.is_err() {
+            crate::ipc_port::counter_panic(
+                "object-refs-resurrection",
+                format!("os_refcnt: attempted resurrection of {o}"),
+            );
+        }
+    }
+
+    /// Drops a reference; the last one frees the object (and deallocates its lazy port).
+    pub fn object_release(&self, o: ObjId) {
+        match self.object(o).refs.fetch_update(|r| r.checked_sub(1)) {
+            Ok(1) => self.object_free(o),
+            Ok(_) => {}
+            Err(_) => crate::ipc_port::counter_panic(
+                "object-refs-underflow",
+                format!("os_refcnt: underflow of {o} ({:?})", self.object_kind(o)),
+            ),
+        }
+    }
+
+    /// `semaphore_free` / `ipc_voucher_free`: the lazy port dies with the object.
+    fn object_free(&self, o: ObjId) {
+        let obj = self.object(o);
+        let port = IpcPort::from_word(obj.port_store.swap(0, MemOrder::AcqRel));
+        let kind = self.object_kind(o);
+        if let IpcPort::Port(p) = port {
+            let ty = match kind {
+                ObjKind::Semaphore => IKOT_SEMAPHORE,
+                ObjKind::Voucher => IKOT_VOUCHER,
+                _ => IKOT_NONE,
+            };
+            if ty != IKOT_NONE && self.ip_active(p) {
+                self.ipc_kobject_dealloc_port(p, 0, ty);
+            }
+        }
+        obj.kind.store(ObjKind::Free as u32, MemOrder::Relaxed);
+        self.ledger_object_freed(o);
+        self.objects.free(o.0);
+    }
+
+    /// `get_threadtask`: the task a thread belongs to (immutable after creation).
+    pub fn get_threadtask(&self, thread: ObjId) -> Option<ObjId> {
+        let obj = self.object(thread);
+        if crate::kernel::obj_kind_from(obj.kind.load(MemOrder::Relaxed)) != ObjKind::Thread {
+            return None;
+        }
+        obj.lock.lock().owner
+    }
+
+    pub fn object_state(&self, o: ObjId) -> crate::kernel::ObjLocked {
+        self.object(o).lock.lock().clone()
+    }
+
+    /// Lazy-port convert (`convert_semaphore_to_port`, `convert_voucher_to_port`): consumes one
+    /// caller reference, donated to the port when the call armed its notification.
+    pub fn convert_lazy_object_to_port(&self, o: ObjId) -> IpcPort {
+        let ty = match self.object_kind(o) {
+            ObjKind::Semaphore => IKOT_SEMAPHORE,
+            ObjKind::Voucher => IKOT_VOUCHER,
+            other => panic!("convert_lazy_object_to_port on {other:?}"),
+        };
+        let obj = self.object(o);
+        let armed = self.ipc_kobject_make_send_lazy_alloc_port(
+            &obj.port_store,
+            IpcKobject::Object(o),
+            ty,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        if !armed {
+            self.object_release(o);
+        }
+        self.object_port_store(o)
+    }
+
+    /// The labeled lazy convert (the `ipc_kobject_make_send_lazy_alloc_labeled_port` users).
+    pub fn convert_lazy_object_to_labeled_port(&self, o: ObjId, label: IpcLabel) -> IpcPort {
+        let obj = self.object(o);
+        let armed = self.ipc_kobject_make_send_lazy_alloc_labeled_port(
+            &obj.port_store,
+            IpcKobject::Object(o),
+            IKOT_SEMAPHORE,
+            label,
+        );
+        if !armed {
+            self.object_release(o);
+        }
+        self.object_port_store(o)
+    }
+
+    /// `semaphore_create`.
+    pub fn semaphore_create(&self) -> ObjId {
+        self.object_alloc(ObjKind::Semaphore, None)
+    }
+
+    /// `ipc_voucher_create` (a voucher with no attributes).
+    pub fn ipc_voucher_create(&self) -> ObjId {
+        self.object_alloc(ObjKind::Voucher, None)
+    }
+
+    /// `semaphore_destroy` / the voucher owner's release: the creator reference goes.
+    pub fn object_destroy(&self, o: ObjId) {
+        let was_alive = std::mem::replace(&mut self.object(o).lock.lock().alive, false);
+        assert!(was_alive, "{o} destroyed twice by its owner");
+        self.object_release(o);
+    }
+
+    /// Models `semaphore_no_senders` (osfmk/kern/sync_sema.c): drops the donated reference.
+    pub fn semaphore_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
+        if let IpcKobject::Object(o) = self.ipc_kobject_get_stable(port, IKOT_SEMAPHORE) {
+            self.object_release(o);
+        }
+    }
+
+    /// Models `ipc_voucher_no_senders` (osfmk/ipc/ipc_voucher.c): drops the donated reference.
+    pub fn ipc_voucher_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
+        if let IpcKobject::Object(o) = self.ipc_kobject_get_stable(port, IKOT_VOUCHER) {
+            self.object_release(o);
+        }
+    }
+
+    /// Generic no-senders for types the model does not instantiate: the port is deallocated
+    /// with the notified make-send count unless new rights raced in (then it re-arms).
+    pub fn generic_no_senders(&self, port: PortId, mscount: MachPortMscount) {
+        let mut g = self.ip_mq_lock(port);
+        if !g.ip_active() {
+            return;
+        }
+        if g.ip_srights > 0 {
+            let _ = self.ipc_kobject_nsrequest_locked(&mut g, mscount);
+            return;
+        }
+        let ty = g.ip_kotype();
+        let mscount = if self.bug(crate::bugs::Bug::DeallocWrongMscount) { mscount + 1 } else { mscount };
+        if let IpcKobject::Object(o) = self.ipc_kobject_dealloc_port_and_unlock(g, mscount, ty) {
+            self.object_release(o);
+        }
+    }
+
+    /// Models `task_port_no_senders` (osfmk/kern/task.c) for a control port.
+    /// # Deviations
+    /// The model never arms the control port, so this only re-checks staleness.
+    pub fn task_port_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
+        let g = self.ip_mq_lock(port);
+        debug_assert!(g.ip_kotype() == IKOT_TASK_CONTROL);
+    }
+
+    /// Models `task_suspension_no_senders` (osfmk/kern/task.c): re-arms with the notified count;
+    /// when that would fire at once, every hold is released.
+    pub fn task_suspension_no_senders(&self, port: PortId, mscount: MachPortMscount) {
+        let (kr, _) = self.ipc_kobject_nsrequest(IpcPort::Port(port), mscount);
+        if kr == KERN_FAILURE {
+            let g = self.ip_mq_lock(port);
+            let task = self.ipc_kobject_get_locked(&g, IKOT_TASK_RESUME);
+            drop(g);
+            if let IpcKobject::Object(t) = task {
+                self.object(t).lock.lock().suspend_count = 0;
+            }
+        }
+    }
+
+    /// Models `task_suspension_send_once` (osfmk/kern/task.c): a dying send-once right to
+    /// `itk_resume` releases the hold `task_suspend2` placed for it.
+    pub fn task_suspension_send_once(&self, port: PortId) {
+        let g = self.ip_mq_lock(port);
+        let task = self.ipc_kobject_get_locked(&g, IKOT_TASK_RESUME);
+        drop(g);
+        let IpcKobject::Object(t) = task else { return };
+        self.object_reference(t);
+        {
+            let mut s = self.object(t).lock.lock();
+            s.suspend_count = s.suspend_count.saturating_sub(1);
+        }
+        self.object_release(t);
+    }
+
+    /// Models `task_suspend2` + `convert_task_suspension_token_to_port`: places a hold and returns
+    /// a send-once right to the lazily allocated `itk_resume` (under the task lock).
+    pub fn task_suspend2(&self, task: ObjId) -> IpcPort {
+        let obj = self.object(task);
+        let mut s = obj.lock.lock();
+        if !s.alive {
+            return IP_NULL;
+        }
+        s.suspend_count += 1;
+        let mut port = IpcPort::from_word(obj.port_store.load(MemOrder::Acquire));
+        if port == IP_NULL {
+            let p = self.ipc_kobject_alloc_port(IpcKobject::Object(task), IKOT_TASK_RESUME, IPC_KOBJECT_ALLOC_NONE);
+            port = IpcPort::Port(p);
+            obj.port_store.store(port.to_word(), MemOrder::Release);
+        }
+        drop(s);
+        let sonce = self.ipc_port_make_sonce(port);
+        xnu_assert!(IP_VALID(sonce), "itk_resume {port:?} is dead");
+        sonce
+    }
+
+    /// Models `mk_timer_create`: a user port received in `space`, upgraded to `IKOT_TIMER`. The
+    /// port's association holds the timer's only reference.
+    pub fn mk_timer_create(&self, space: SpaceId) -> Option<(MachPortName, PortId)> {
+        let timer = self.object_alloc(ObjKind::Timer, None);
+        let IpcPort::Port(p) = self.ipc_port_alloc_special(space, 0) else { return None };
+        let name = {
+            let mut sg = self.is_write_lock(space);
+            let name = sg.next_name;
+            sg.next_name += 4;
+            sg.is_table.insert(name, IpcEntry { ie_object: Some(p), ie_bits: IE_BITS_RECEIVE, urefs: 0 });
+            name
+        };
+        let mut g = self.ip_mq_lock(p);
+        g.receiver = Receiver::InSpace { space, name };
+        self.ipc_kobject_upgrade_mktimer_locked(&mut g, IpcKobject::Object(timer));
+        Some((name, p))
+    }
+
+    /// Models `mk_timer_port_destroy` (osfmk/kern/mk_timer.c): the timer loses its port.
+    pub fn mk_timer_port_destroy(&self, port: PortId) {
+        if let IpcKobject::Object(timer) = self.ipc_kobject_disable(port, IKOT_TIMER) {
+            self.object_release(timer);
+        }
+    }
+}

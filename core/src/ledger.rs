@@ -1,0 +1,371 @@
+//! The invariant ledger: an auditor independent of the model's own counters.
+//!
+//! # What it checks
+//! * **Conservation, at quiescence** ([`Kernel::audit`]). It walks every holder the model has:
+//!   space entries, messages queued on ports (header rights and descriptors), the kernel's receive
+//!   rights, armed no-senders requests and prepared-but-unconsumed notifications, the send right a
+//!   subst-once wrapper owns, the rights kernel objects store in their slots, and the rights the
+//!   caller says it holds. From those alone it derives, per port, the send rights, send-once
+//!   rights and references there must be, and compares them with `ip_srights`, `ip_sorights` and
+//!   `io_references`. Per object it derives the references (creator, donated lazy-port
+//!   references, a thread's hold on its task, a timer port's hold) and compares with the count.
+//! * **Events, always on**: a kobject no-senders callback must consume a notification that
+//!   `ipc_notify_no_senders_prepare` produced with `ip_srights` at 0 and the request armed (a
+//!   spoofed or doubled callback is caught here); a lazily allocated kobject publishes exactly one
+//!   port.
+//! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
+//!   permanent ports and objects may remain, and no out-of-line copy may be left.
+//! * Counter underflow and overflow, double release and use after free are caught where they
+//!   happen (checked arithmetic in ipc_port.rs, generations in arena.rs), not here.
+//!
+//! # What it deliberately does not check
+//! * Mid-operation states: rights held in a function's local variables are invisible to it, so
+//!   [`Kernel::audit`] is only meaningful when no operation is in flight (sequential callers after
+//!   each step, the simulator at quiescence).
+//! * `ip_mscount`: XNU itself rewrites it (destroy, the lazy-allocation undo); the auditor only
+//!   relies on it through XNU's own dealloc checks.
+//! * User reference counts (`urefs`) beyond their bound; receive-right cycles; port sets.
+
+use std::collections::BTreeMap;
+
+use crate::ikot::*;
+use crate::ipc_kmsg::{KDescriptor, Kmsg};
+use crate::ipc_port::*;
+use crate::ipc_space::{IE_BITS_RECEIVE, IE_BITS_SEND, IE_BITS_SEND_ONCE};
+use crate::kernel::{Kernel, ObjId, ObjKind, IPC_SPACE_KERNEL};
+use crate::mach::*;
+use crate::outcome::Finding;
+use crate::sync::BookLock;
+
+/// A right or reference the caller holds outside the model's own holders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Held {
+    Send(PortId),
+    SendOnce(PortId),
+    Receive(PortId),
+    PortRef(PortId),
+    ObjectRef(ObjId),
+}
+
+#[derive(Default)]
+struct EventState {
+    /// Prepared kobject no-senders notifications not yet delivered, per port.
+    tokens: BTreeMap<PortId, u32>,
+    /// The port each lazily allocated kobject published.
+    published: BTreeMap<IpcKobject, PortId>,
+    fired: u64,
+    armed: u64,
+}
+
+/// The event side of the ledger, owned by the kernel.
+#[derive(Default)]
+pub struct LedgerEvents {
+    state: BookLock<EventState>,
+}
+
+impl Default for BookLock<EventState> {
+    fn default() -> Self {
+        BookLock::new(EventState::default())
+    }
+}
+
+/// Expected holdings of one port, derived from its holders.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Expected {
+    send: u32,
+    send_once: u32,
+    receive: u32,
+    armed: u32,
+    tokens: u32,
+    refs_extra: u32,
+}
+
+impl Kernel {
+    pub(crate) fn ledger_port_allocated(&self, _p: PortId) {}
+
+    pub(crate) fn ledger_port_freed(&self, p: PortId) {
+        let pending = self.ledger.state.with(|s| s.tokens.remove(&p));
+        if let Some(n) = pending.filter(|&n| n > 0) {
+            Finding::violation(
+                "notification-ref",
+                format!("{p} freed while {n} prepared no-senders notification(s) still own a reference"),
+            )
+            .raise();
+        }
+    }
+
+    pub(crate) fn ledger_object_freed(&self, o: ObjId) {
+        self.ledger.state.with(|s| s.published.remove(&IpcKobject::Object(o)));
+    }
+
+    pub(crate) fn ledger_nsrequest_armed(&self, _p: PortId) {
+        self.ledger.state.with(|s| s.armed += 1);
+    }
+
+    /// `prepare` moved an armed request into a token.
+    pub(crate) fn ledger_nsrequest_fired(&self, p: PortId, srights: u32) {
+        if srights != 0 {
+            Finding::violation(
+                "no-senders-with-senders",
+                format!("no-senders prepared on {p} while ip_srights is {srights}"),
+            )
+            .raise();
+        }
+        self.ledger.state.with(|s| {
+            *s.tokens.entry(p).or_insert(0) += 1;
+            s.fired += 1;
+        });
+    }
+
+    pub(crate) fn ledger_nsrequest_dropped(&self, _p: PortId) {}
+
+    /// A kobject no-senders callback is about to run: it must consume a prepared notification.
+    pub(crate) fn ledger_nsrequest_consumed(&self, p: PortId) {
+        let ok = self.ledger.state.with(|s| match s.tokens.get_mut(&p) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        });
+        if !ok {
+            let (srights, armed) = {
+                let g = self.ip_mq_lock(p);
+                (g.ip_srights, g.ip_nsrequest == NsRequest::KobjectArmed)
+            };
+            Finding::violation(
+                "no-senders-without-request",
+                format!(
+                    "ipc_kobject_notify_no_senders on {p} ({}) without a prepared notification \
+                     (ip_srights {srights}, armed {armed}): it would consume a reference nobody donated",
+                    ikot_name(self.ip_kotype(p))
+                ),
+            )
+            .raise();
+        }
+    }
+
+    pub(crate) fn ledger_lazy_published(&self, kobject: IpcKobject, p: PortId) {
+        let previous = self.ledger.state.with(|s| s.published.insert(kobject, p));
+        if let Some(old) = previous.filter(|&old| old != p) {
+            Finding::violation(
+                "lazy-alloc-one-port",
+                format!("{kobject:?} published a second port {p} (first {old}) through its port_store"),
+            )
+            .raise();
+        }
+    }
+
+    /// Counts of armed requests and fired notifications so far.
+    pub fn ledger_stats(&self) -> (u64, u64) {
+        self.ledger.state.with(|s| (s.armed, s.fired))
+    }
+
+    /// Checks conservation of rights and references at a quiescent point. `held` lists what the
+    /// caller holds outside the model (naked rights a test or driver keeps).
+    pub fn audit(&self, held: &[Held]) -> Result<(), Finding> {
+        let mut expected: BTreeMap<PortId, Expected> = BTreeMap::new();
+        let mut objects: BTreeMap<ObjId, u32> = BTreeMap::new();
+        self.audit_spaces(&mut expected);
+        self.audit_ports(&mut expected, &mut objects);
+        self.audit_objects(&mut expected, &mut objects);
+        self.audit_held(held, &mut expected, &mut objects);
+        let tokens = self.ledger.state.with(|s| s.tokens.clone());
+        for (p, n) in tokens {
+            expected.entry(p).or_default().tokens += n;
+        }
+        for p in self.live_ports() {
+            self.audit_port(p, expected.get(&p).copied().unwrap_or_default())?;
+        }
+        for o in self.live_objects() {
+            self.audit_object(o, objects.get(&o).copied().unwrap_or(0))?;
+        }
+        Ok(())
+    }
+
+    fn audit_spaces(&self, expected: &mut BTreeMap<PortId, Expected>) {
+        for space in self.live_spaces() {
+            let sg = self.is_write_lock(space);
+            for entry in sg.is_table.values() {
+                let Some(p) = entry.ie_object else { continue };
+                let e = expected.entry(p).or_default();
+                e.send += (entry.ie_bits & IE_BITS_SEND != 0) as u32;
+                e.send_once += (entry.ie_bits & IE_BITS_SEND_ONCE != 0) as u32;
+                e.receive += (entry.ie_bits & IE_BITS_RECEIVE != 0) as u32;
+            }
+        }
+    }
+
+    fn audit_ports(&self, expected: &mut BTreeMap<PortId, Expected>, objects: &mut BTreeMap<ObjId, u32>) {
+        for p in self.live_ports() {
+            let g = self.ip_mq_lock(p);
+            for kmsg in &g.ip_messages {
+                count_kmsg_rights(kmsg, expected);
+            }
+            let active = g.ip_active();
+            let kernel_received = matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL);
+            let ty = g.ip_kotype();
+            let kobject = g.ip_kobject.value;
+            let armed = g.ip_nsrequest == NsRequest::KobjectArmed;
+            if let NsRequest::Port(n) = g.ip_nsrequest {
+                expected.entry(n).or_default().send_once += 1;
+            }
+            drop(g);
+            let e = expected.entry(p).or_default();
+            e.receive += (active && kernel_received) as u32;
+            e.armed += armed as u32;
+            match kobject {
+                IpcKobject::Port(t) if ty == IKOT_PORT_SUBST_ONCE => expected.entry(t).or_default().send += 1,
+                IpcKobject::Object(o) if ty == IKOT_TIMER => *objects.entry(o).or_default() += 1,
+                IpcKobject::Object(o) if armed && donates_on_arm(ty) => *objects.entry(o).or_default() += 1,
+                _ => {}
+            }
+        }
+        let tokens = self.ledger.state.with(|s| s.tokens.clone());
+        for (p, n) in tokens.into_iter().filter(|&(_, n)| n > 0) {
+            if let Ok(g) = crate::outcome::catch(|| {
+                let g = self.ip_mq_lock(p);
+                (g.ip_kotype(), g.ip_kobject.value)
+            }) {
+                if let (ty, IpcKobject::Object(o)) = g {
+                    if donates_on_arm(ty) {
+                        *objects.entry(o).or_default() += n;
+                    }
+                }
+            }
+        }
+    }
+
+    fn audit_objects(&self, expected: &mut BTreeMap<PortId, Expected>, objects: &mut BTreeMap<ObjId, u32>) {
+        for o in self.live_objects() {
+            let s = self.object_state(o);
+            *objects.entry(o).or_default() += s.alive as u32;
+            if let IpcPort::Port(p) = s.slot {
+                expected.entry(p).or_default().send += 1;
+            }
+            if self.object_kind(o) == ObjKind::Thread && s.alive {
+                if let Some(task) = s.owner {
+                    *objects.entry(task).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn audit_held(&self, held: &[Held], expected: &mut BTreeMap<PortId, Expected>, objects: &mut BTreeMap<ObjId, u32>) {
+        for h in held {
+            match *h {
+                Held::Send(p) => expected.entry(p).or_default().send += 1,
+                Held::SendOnce(p) => expected.entry(p).or_default().send_once += 1,
+                Held::Receive(p) => expected.entry(p).or_default().receive += 1,
+                Held::PortRef(p) => expected.entry(p).or_default().refs_extra += 1,
+                Held::ObjectRef(o) => *objects.entry(o).or_default() += 1,
+            }
+        }
+    }
+
+    fn audit_port(&self, p: PortId, e: Expected) -> Result<(), Finding> {
+        let g = self.ip_mq_lock(p);
+        let refs = g.refs();
+        let want_refs = e.send + e.send_once + e.receive + e.armed + e.tokens + e.refs_extra;
+        let name = ikot_name(g.ip_kotype());
+        let counts = format!(
+            "ip_srights {} (holders {}), ip_sorights {} (holders {}), io_references {} (holders {}: \
+             {} send + {} send-once + {} receive + {} armed + {} pending notification + {} other)",
+            g.ip_srights, e.send, g.ip_sorights, e.send_once, refs, want_refs,
+            e.send, e.send_once, e.receive, e.armed, e.tokens, e.refs_extra
+        );
+        let invariant = if g.ip_srights != e.send {
+            if g.ip_srights > e.send { "send-right-leak" } else { "send-right-overcount" }
+        } else if g.ip_sorights != e.send_once {
+            "send-once-right-conservation"
+        } else if refs != want_refs {
+            if refs > want_refs { "reference-leak" } else { "reference-overrelease" }
+        } else {
+            return Ok(());
+        };
+        Err(Finding::violation(invariant, format!("{p} ({name}): {counts}")))
+    }
+
+    fn audit_object(&self, o: ObjId, want: u32) -> Result<(), Finding> {
+        let refs = self.object_refs(o);
+        if refs == want {
+            return Ok(());
+        }
+        let invariant = if refs > want { "object-reference-leak" } else { "object-reference-overrelease" };
+        Err(Finding::violation(
+            invariant,
+            format!("{o} ({:?}): {refs} references, holders account for {want}", self.object_kind(o)),
+        ))
+    }
+
+    /// Teardown check: with every owner gone, only permanent ports and objects may remain.
+    pub fn audit_teardown(&self) -> Result<(), Finding> {
+        self.audit(&[])?;
+        for p in self.live_ports() {
+            let ty = self.ip_kotype(p);
+            if self.ipc_kobject_ops_get(ty).iko_op_permanent && self.ip_active(p) {
+                continue;
+            }
+            let g = self.ip_mq_lock(p);
+            return Err(Finding::violation(
+                "leak-at-teardown",
+                format!(
+                    "{p} ({}) is still allocated at teardown: active {}, ip_srights {}, ip_sorights {}, io_references {}",
+                    ikot_name(ty), g.ip_active(), g.ip_srights, g.ip_sorights, g.refs()
+                ),
+            ));
+        }
+        for o in self.live_objects() {
+            let kind = self.object_kind(o);
+            if matches!(kind, ObjKind::Host | ObjKind::HostPriv | ObjKind::Processor | ObjKind::Pset | ObjKind::Clock) {
+                continue;
+            }
+            return Err(Finding::violation(
+                "leak-at-teardown",
+                format!("{o} ({kind:?}) is still allocated at teardown with {} references", self.object_refs(o)),
+            ));
+        }
+        if self.ool_live_count() != 0 {
+            return Err(Finding::violation(
+                "ool-leak",
+                format!("{} out-of-line copies are still owned at teardown", self.ool_live_count()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Types whose armed notification owns a donated object reference, given back by the callback.
+pub(crate) fn donates_on_arm(ty: IpcKobjectType) -> bool {
+    !matches!(ty, IKOT_TASK_CONTROL | IKOT_TASK_RESUME | IKOT_PORT_SUBST_ONCE | IKOT_NONE)
+        && IKOT_INFO.get(ty as usize).is_some_and(|i| i.no_senders.is_some())
+}
+
+fn count_right(expected: &mut BTreeMap<PortId, Expected>, port: IpcPort, disposition: u32) {
+    let IpcPort::Port(p) = port else { return };
+    let e = expected.entry(p).or_default();
+    match disposition {
+        MACH_MSG_TYPE_PORT_SEND => e.send += 1,
+        MACH_MSG_TYPE_PORT_SEND_ONCE => e.send_once += 1,
+        MACH_MSG_TYPE_PORT_RECEIVE => e.receive += 1,
+        _ => {}
+    }
+}
+
+/// Rights a queued message owns.
+fn count_kmsg_rights(kmsg: &Kmsg, expected: &mut BTreeMap<PortId, Expected>) {
+    count_right(expected, kmsg.msgh_remote_port, mach_msgh_bits_remote(kmsg.msgh_bits));
+    count_right(expected, kmsg.msgh_local_port, mach_msgh_bits_local(kmsg.msgh_bits));
+    count_right(expected, kmsg.msgh_voucher_port, mach_msgh_bits_voucher(kmsg.msgh_bits));
+    for d in &kmsg.body {
+        match d {
+            KDescriptor::Port { name, disposition } => count_right(expected, *name, *disposition),
+            KDescriptor::OolPorts { ports, disposition } => {
+                for &p in ports {
+                    count_right(expected, p, *disposition);
+                }
+            }
+            KDescriptor::Ool { .. } => {}
+        }
+    }
+}
