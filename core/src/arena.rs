@@ -48,8 +48,17 @@ impl<T> Arena<T> {
     pub fn new(platform: Platform, slots_max: u32, make: fn(Platform) -> T) -> Arena<T> {
         let chunks_max = (slots_max as usize).div_ceil(CHUNK_LEN);
         let chunks = (0..chunks_max).map(|_| BookOnce::new()).collect();
-        let alloc = BookLock::new(AllocState { next: 0, free: Vec::new(), live: 0 });
-        Arena { platform, chunks, alloc, make }
+        let alloc = BookLock::new(AllocState {
+            next: 0,
+            free: Vec::new(),
+            live: 0,
+        });
+        Arena {
+            platform,
+            chunks,
+            alloc,
+            make,
+        }
     }
 
     pub fn slots_max(&self) -> u32 {
@@ -128,7 +137,10 @@ impl<T> Arena<T> {
     fn slot_or_init(&self, idx: u32) -> &Slot<T> {
         let chunk = self.chunks[idx as usize / CHUNK_LEN].get_or_init(|| {
             (0..CHUNK_LEN)
-                .map(|_| Slot { gen: BookU32::new(0), value: (self.make)(self.platform) })
+                .map(|_| Slot {
+                    gen: BookU32::new(0),
+                    value: (self.make)(self.platform),
+                })
                 .collect()
         });
         &chunk[idx as usize % CHUNK_LEN]

@@ -13,9 +13,18 @@ pub struct OolCopy(pub u32);
 /// A kernel descriptor (`mach_msg_kdescriptor_t`), dispositions already in their post-copyin form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KDescriptor {
-    Port { name: IpcPort, disposition: MachMsgTypeName },
-    Ool { copy: Option<OolCopy>, size: u32 },
-    OolPorts { ports: Vec<IpcPort>, disposition: MachMsgTypeName },
+    Port {
+        name: IpcPort,
+        disposition: MachMsgTypeName,
+    },
+    Ool {
+        copy: Option<OolCopy>,
+        size: u32,
+    },
+    OolPorts {
+        ports: Vec<IpcPort>,
+        disposition: MachMsgTypeName,
+    },
 }
 
 /// `ipc_kmsg_t` with its header and body.
@@ -140,7 +149,10 @@ impl Kernel {
         if !was_live {
             Finding::violation(
                 "ool-double-free",
-                format!("vm_map_copy_discard of copy #{} that was already discarded", copy.0),
+                format!(
+                    "vm_map_copy_discard of copy #{} that was already discarded",
+                    copy.0
+                ),
             )
             .raise();
         }

@@ -46,9 +46,23 @@ impl IpcKobjectOps {
         destroy: Option<DestroyFn>,
     ) -> IpcKobjectOps {
         let info = IKOT_INFO[ty as usize];
-        assert!(info.registered, "{} is not registered in xnu-11215", info.name);
-        assert_eq!(info.no_senders.is_some(), no_senders.is_some(), "{} no_senders", info.name);
-        assert_eq!(info.destroy.is_some(), destroy.is_some(), "{} destroy", info.name);
+        assert!(
+            info.registered,
+            "{} is not registered in xnu-11215",
+            info.name
+        );
+        assert_eq!(
+            info.no_senders.is_some(),
+            no_senders.is_some(),
+            "{} no_senders",
+            info.name
+        );
+        assert_eq!(
+            info.destroy.is_some(),
+            destroy.is_some(),
+            "{} destroy",
+            info.name
+        );
         IpcKobjectOps {
             iko_op_type: ty,
             iko_op_stable: info.stable,
@@ -97,9 +111,17 @@ impl Kernel {
     /// signed with a discriminator of the type and the port's immovable bits (arm64e PAC).
     /// # Conditions
     /// Port locked (or not yet published).
-    pub fn ipc_kobject_set_raw(&self, g: &mut PortGuard<'_>, kobject: IpcKobject, ty: IpcKobjectType) {
+    pub fn ipc_kobject_set_raw(
+        &self,
+        g: &mut PortGuard<'_>,
+        kobject: IpcKobject,
+        ty: IpcKobjectType,
+    ) {
         let discriminator = kobject_discriminator(ty, g.ip_immovable_receive, g.ip_immovable_send);
-        g.ip_kobject = SignedKobject { value: kobject, discriminator };
+        g.ip_kobject = SignedKobject {
+            value: kobject,
+            discriminator,
+        };
     }
 
     /// Models ipc_kobject_set_internal (osfmk/kern/ipc_kobject.c, xnu-11215.1.10): ORs the type
@@ -110,7 +132,11 @@ impl Kernel {
         kobject: IpcKobject,
         ty: IpcKobjectType,
     ) {
-        xnu_assert!(ty != IKOT_NONE, "ipc_kobject_set_internal with IKOT_NONE on {}", g.id);
+        xnu_assert!(
+            ty != IKOT_NONE,
+            "ipc_kobject_set_internal with IKOT_NONE on {}",
+            g.id
+        );
         g.io_bits_or(ty);
         self.ipc_kobject_set_raw(g, kobject, ty);
     }
@@ -162,7 +188,12 @@ impl Kernel {
 
     /// Models ipc_kobject_require (osfmk/kern/ipc_kobject.c, xnu-11215.1.10): the port must be
     /// of `kotype` and point at `kobject` (or at nothing, once disabled).
-    pub fn ipc_kobject_require(&self, g: &PortGuard<'_>, kobject: IpcKobject, kotype: IpcKobjectType) {
+    pub fn ipc_kobject_require(
+        &self,
+        g: &PortGuard<'_>,
+        kobject: IpcKobject,
+        kotype: IpcKobjectType,
+    ) {
         if g.ip_kotype() != kotype {
             self.ipc_kobject_require_panic(g, kobject, kotype);
         }
@@ -236,7 +267,10 @@ impl Kernel {
         ty: IpcKobjectType,
         options: IpcKobjectAllocOptions,
     ) -> PortId {
-        let port = self.ipc_port_alloc_special(IPC_SPACE_KERNEL, IPC_PORT_ENFORCE_RIGID_REPLY_PORT_SEMANTICS);
+        let port = self.ipc_port_alloc_special(
+            IPC_SPACE_KERNEL,
+            IPC_PORT_ENFORCE_RIGID_REPLY_PORT_SEMANTICS,
+        );
         let IpcPort::Port(p) = port else {
             xnu_panic!("ipc_kobject_alloc_port(): failed to allocate port");
         };
@@ -273,7 +307,9 @@ impl Kernel {
     /// # Conditions
     /// `target` carries a send right donated to the wrapper (released by its no-senders).
     pub fn ipc_kobject_alloc_subst_once(&self, target: IpcPort) -> IpcPort {
-        let IpcPort::Port(t) = target else { return target };
+        let IpcPort::Port(t) = target else {
+            return target;
+        };
         IpcPort::Port(self.ipc_kobject_alloc_labeled_port(
             IpcKobject::Port(t),
             IKOT_PORT_SUBST_ONCE,
@@ -414,7 +450,9 @@ impl Kernel {
         port: IpcPort,
         sync: MachPortMscount,
     ) -> (KernReturn, MachPortMscount) {
-        let IpcPort::Port(p) = port else { return (KERN_INVALID_RIGHT, 0) };
+        let IpcPort::Port(p) = port else {
+            return (KERN_INVALID_RIGHT, 0);
+        };
         let mut g = self.ip_mq_lock(p);
         let mscount = g.ip_mscount;
         let kr = if g.ip_active() {
@@ -470,7 +508,9 @@ impl Kernel {
         kobject: IpcKobject,
         kotype: IpcKobjectType,
     ) -> KernReturn {
-        let IpcPort::Port(p) = port else { return KERN_INVALID_RIGHT };
+        let IpcPort::Port(p) = port else {
+            return KERN_INVALID_RIGHT;
+        };
         let mut g = self.ip_mq_lock(p);
         self.ipc_kobject_make_send_nsrequest_locked(&mut g, kobject, kotype)
     }
@@ -490,13 +530,21 @@ impl Kernel {
         self.ipc_kobject_require(g, kobject, kotype);
         self.ipc_port_make_send_any_locked(g);
         let kr = self.ipc_kobject_nsrequest_locked(g, 0);
-        xnu_assert!(kr != KERN_FAILURE, "arming {} failed with a send right made", g.id);
+        xnu_assert!(
+            kr != KERN_FAILURE,
+            "arming {} failed with a send right made",
+            g.id
+        );
         kr
     }
 
     /// Models ipc_kobject_disable_internal (osfmk/kern/ipc_kobject.c, xnu-11215.1.10): nils the
     /// pointer and the label's alternate port; returns the old pointer.
-    fn ipc_kobject_disable_internal(&self, g: &mut PortGuard<'_>, ty: IpcKobjectType) -> IpcKobject {
+    fn ipc_kobject_disable_internal(
+        &self,
+        g: &mut PortGuard<'_>,
+        ty: IpcKobjectType,
+    ) -> IpcKobject {
         let kobject = self.ipc_kobject_get_raw(g, ty);
         self.ipc_kobject_set_raw(g, IKO_NULL, ty);
         if g.ip_is_kolabeled() {
@@ -530,7 +578,12 @@ impl Kernel {
 
     /// Models __ipc_kobject_dealloc_bad_srights_panic (osfmk/kern/ipc_kobject.c, xnu-11215.1.10).
     fn __ipc_kobject_dealloc_bad_srights_panic(&self, g: &PortGuard<'_>, ty: IpcKobjectType) -> ! {
-        xnu_panic!("unexpected send right count: {}[{}], {}", g.id, ty, g.ip_srights);
+        xnu_panic!(
+            "unexpected send right count: {}[{}], {}",
+            g.id,
+            ty,
+            g.ip_srights
+        );
     }
 
     /// Models ipc_kobject_dealloc_port_and_unlock (osfmk/kern/ipc_kobject.c, xnu-11215.1.10):
@@ -603,7 +656,11 @@ impl Kernel {
     /// Models ipc_kobject_disable_locked (osfmk/kern/ipc_kobject.c, xnu-11215.1.10).
     /// # Conditions
     /// Port locked. Returns the pointer before the call.
-    pub fn ipc_kobject_disable_locked(&self, g: &mut PortGuard<'_>, ty: IpcKobjectType) -> IpcKobject {
+    pub fn ipc_kobject_disable_locked(
+        &self,
+        g: &mut PortGuard<'_>,
+        ty: IpcKobjectType,
+    ) -> IpcKobject {
         if g.ip_active() {
             xnu_assert!(
                 !self.ipc_kobject_ops_get(ty).iko_op_stable,
@@ -638,7 +695,10 @@ impl Kernel {
         self.ledger_nsrequest_consumed(port);
         let ops = *self.ipc_kobject_ops_get(self.ip_kotype(port));
         let Some(no_senders) = ops.iko_op_no_senders else {
-            xnu_assert!(false, "no-senders notification to {port} whose type has no callback");
+            xnu_assert!(
+                false,
+                "no-senders notification to {port} whose type has no callback"
+            );
             unreachable!()
         };
         no_senders(self, port, mscount);
@@ -651,7 +711,11 @@ impl Kernel {
     /// # Conditions
     /// Port locked; unlocked on return.
     pub fn ipc_kobject_notify_send_once_and_unlock(&self, mut g: PortGuard<'_>) {
-        xnu_assert!(!g.ip_specialreply, "kobject {} is a special reply port", g.id);
+        xnu_assert!(
+            !g.ip_specialreply,
+            "kobject {} is a special reply port",
+            g.id
+        );
         let p = g.id;
         self.ip_sorights_dec(&mut g);
         let kotype = g.ip_kotype();
@@ -683,7 +747,10 @@ impl Kernel {
                 label.is_some_and(|l| l.ikol_alt_port == IP_NULL),
                 "{port} destroyed with a live alternate port"
             );
-            xnu_assert!(g.ip_kotype() != IKOT_NONE, "labeled {port} is not a kobject");
+            xnu_assert!(
+                g.ip_kotype() != IKOT_NONE,
+                "labeled {port} is not a kobject"
+            );
             g.io_bits_andnot(IO_BITS_KOLABEL);
         }
     }
@@ -739,8 +806,14 @@ impl Kernel {
         ty: IpcKobjectType,
         is_thread: bool,
     ) -> IpcPort {
-        let IpcKobject::Object(obj) = self.ipc_kobject_get_raw(g, ty) else { return IP_NULL };
-        let task = if is_thread { self.get_threadtask(obj) } else { Some(obj) };
+        let IpcKobject::Object(obj) = self.ipc_kobject_get_raw(g, ty) else {
+            return IP_NULL;
+        };
+        let task = if is_thread {
+            self.get_threadtask(obj)
+        } else {
+            Some(obj)
+        };
         if task.is_some() && task == space.is_task {
             return kolabel.ikol_alt_port;
         }
@@ -765,11 +838,15 @@ impl Kernel {
             return LabelCheck::Allowed(space, g);
         }
         if msgt_name == MACH_MSG_TYPE_PORT_RECEIVE {
-            xnu_panic!("ipc_kobject_label_check: attempted receive right copyout for labeled kobject");
+            xnu_panic!(
+                "ipc_kobject_label_check: attempted receive right copyout for labeled kobject"
+            );
         }
         let kolabel = g.ip_kolabel.expect("IO_BITS_KOLABEL without a label");
         let label = kolabel.ikol_label;
-        if *flags & IPC_OBJECT_COPYOUT_FLAGS_NO_LABEL_CHECK == 0 && label & IPC_LABEL_SUBST_MASK != 0 {
+        if *flags & IPC_OBJECT_COPYOUT_FLAGS_NO_LABEL_CHECK == 0
+            && label & IPC_LABEL_SUBST_MASK != 0
+        {
             if msgt_name != MACH_MSG_TYPE_PORT_SEND {
                 return LabelCheck::Refused(space, g);
             }
@@ -781,7 +858,9 @@ impl Kernel {
                 IPC_LABEL_SUBST_TASK_READ => {
                     self.ipc_kobject_label_substitute_task_read(&space, kolabel, &g)
                 }
-                IPC_LABEL_SUBST_THREAD => self.ipc_kobject_label_substitute_thread(&space, kolabel, &g),
+                IPC_LABEL_SUBST_THREAD => {
+                    self.ipc_kobject_label_substitute_thread(&space, kolabel, &g)
+                }
                 IPC_LABEL_SUBST_THREAD_READ => {
                     self.ipc_kobject_label_substitute_thread_read(&space, kolabel, &g)
                 }
@@ -820,7 +899,12 @@ impl Kernel {
 
     /// Task / thread substitution: a fresh send right on the alternate port replaces the one
     /// being copied out (the alternate port's holders use no no-senders notification).
-    fn label_check_substitute(&self, space: SpaceGuard<'_>, g: PortGuard<'_>, alt: PortId) -> IpcPort {
+    fn label_check_substitute(
+        &self,
+        space: SpaceGuard<'_>,
+        g: PortGuard<'_>,
+        alt: PortId,
+    ) -> IpcPort {
         self.ip_reference(alt);
         drop(space);
         self.ipc_port_release_send_and_unlock(g);

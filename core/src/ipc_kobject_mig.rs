@@ -390,8 +390,8 @@ fn parse_mig_dispositions(text: &str) -> Option<(MachMsgTypeName, Option<MachMsg
 /// # Conditions
 /// Kernel panics, with XNU's messages: a subsystem with `start == 0` or `end < start`; a
 /// `maxsize` above 16384 - 68; two routines with one id; no free bucket; a routine whose
-/// `max_reply_msg` is 0. XNU's debug assert that `reply_descr_count <= IPC_KOBJECT_RDESC_MAX`
-/// is a `Violation` finding (always on here).
+/// `max_reply_msg` is 0. XNU's assert that `reply_descr_count <= IPC_KOBJECT_RDESC_MAX` is an
+/// `xnu_assert!` (the model is a DEVELOPMENT kernel, where that assert panics).
 ///
 /// # Deviations
 /// - Returns the table instead of filling statics, and does not print the summary line.
@@ -509,16 +509,13 @@ impl MigTable {
         }
         self.buckets[pos].kreply_size = desc.max_reply_msg;
         self.buckets[pos].kreply_desc_cnt = desc.reply_descr_count;
-        if desc.reply_descr_count > IPC_KOBJECT_RDESC_MAX {
-            Finding::violation(
-                "mig-reply-descr-count-max",
-                format!(
-                    "mig_init: {} ({nentry}) reply_descr_count {} > IPC_KOBJECT_RDESC_MAX {}",
-                    desc.name, desc.reply_descr_count, IPC_KOBJECT_RDESC_MAX
-                ),
-            )
-            .raise();
-        }
+        crate::xnu_assert!(
+            desc.reply_descr_count <= IPC_KOBJECT_RDESC_MAX,
+            "mig_init: {} ({nentry}) reply_descr_count {} > IPC_KOBJECT_RDESC_MAX {}",
+            desc.name,
+            desc.reply_descr_count,
+            IPC_KOBJECT_RDESC_MAX
+        );
         self.buckets[pos].kobjidx = KOBJ_IDX_NOT_SET;
         self.mig_table_max_displ = self.mig_table_max_displ.max(howmany);
         self.mach_kobj_count = self
@@ -576,9 +573,9 @@ impl MigTable {
     /// Records the kobject-filter bit index for a routine id.
     ///
     /// # Conditions
-    /// Returns `KERN_INVALID_ARGUMENT` for an id with no routine. XNU debug-asserts
-    /// `index < mach_kobj_count`; here a larger index is a `Violation` finding (a negative index
-    /// passes, as the comparison is signed).
+    /// Returns `KERN_INVALID_ARGUMENT` for an id with no routine. XNU asserts
+    /// `index < mach_kobj_count` (an `xnu_assert!` here); a negative index passes, as the
+    /// comparison is signed.
     ///
     /// # Deviations
     /// XNU writes a boot-time read-only-late table; the model mutates this table value (use a
@@ -587,16 +584,11 @@ impl MigTable {
         let Some(pos) = self.find_mig_hash_pos(msgh_id) else {
             return KERN_INVALID_ARGUMENT;
         };
-        if index >= self.mach_kobj_count {
-            Finding::violation(
-                "kobjidx-out-of-range",
-                format!(
-                    "ipc_kobject_set_kobjidx({msgh_id}, {index}): index >= mach_kobj_count {}",
-                    self.mach_kobj_count
-                ),
-            )
-            .raise();
-        }
+        crate::xnu_assert!(
+            index < self.mach_kobj_count,
+            "ipc_kobject_set_kobjidx({msgh_id}, {index}): mach_kobj_count {}",
+            self.mach_kobj_count
+        );
         self.buckets[pos].kobjidx = index;
         assert_eq!(self.buckets[pos].num, msgh_id);
         KERN_SUCCESS
@@ -878,9 +870,7 @@ mod tests {
         table.mig_table_max_displ = 53;
         assert!(table.find_mig_hash_entry(4900).is_none());
         // Synthetic: 1 and 1032 share bucket 1; 2063 shares it too but was never inserted.
-        let mut colliding = subsystem(1, 1);
-        colliding.routines[0] = routine(1);
-        let table = mig_init(&[colliding, subsystem(1032, 1)]);
+        let table = mig_init(&[subsystem(1, 1), subsystem(1032, 1)]);
         assert_eq!(table.mig_table_max_displ, 2);
         assert!(table.find_mig_hash_entry(1032).is_some());
         assert!(table.find_mig_hash_entry(2063).is_none());
@@ -955,7 +945,7 @@ mod tests {
     }
 
     #[test]
-    fn mig_init_reply_descr_count_over_max_is_violation() {
+    fn mig_init_reply_descr_count_over_max_asserts() {
         let mut s = subsystem(80, 1);
         s.routines[0].reply_descr_count = IPC_KOBJECT_RDESC_MAX;
         assert_eq!(mig_init(&[s.clone()]).routines().len(), 1);
@@ -963,7 +953,7 @@ mod tests {
         let finding = mig_init_finding(&[s]);
         assert_eq!(
             (finding.kind, finding.invariant),
-            (FindingKind::Violation, "mig-reply-descr-count-max")
+            (FindingKind::KernelPanic, "xnu-assert")
         );
     }
 
@@ -1013,7 +1003,7 @@ mod tests {
         let finding = catch(move || table.ipc_kobject_set_kobjidx(3401, count)).unwrap_err();
         assert_eq!(
             (finding.kind, finding.invariant),
-            (FindingKind::Violation, "kobjidx-out-of-range")
+            (FindingKind::KernelPanic, "xnu-assert")
         );
     }
 }

@@ -16,8 +16,11 @@ pub struct NoSendersToken {
 }
 
 impl NoSendersToken {
-    pub const NONE: NoSendersToken =
-        NoSendersToken { ns_notify: IP_NULL, ns_mscount: 0, ns_is_kobject: false };
+    pub const NONE: NoSendersToken = NoSendersToken {
+        ns_notify: IP_NULL,
+        ns_mscount: 0,
+        ns_is_kobject: false,
+    };
 }
 
 /// MACH_NOTIFY_NO_SENDERS and MACH_NOTIFY_SEND_ONCE message ids (osfmk/mach/notify.h).
@@ -62,7 +65,9 @@ impl Kernel {
     /// # Conditions
     /// Nothing locked.
     pub fn ipc_notify_no_senders_emit(&self, token: NoSendersToken) {
-        let IpcPort::Port(port) = token.ns_notify else { return };
+        let IpcPort::Port(port) = token.ns_notify else {
+            return;
+        };
         if token.ns_is_kobject {
             self.ipc_kobject_notify_no_senders(port, token.ns_mscount);
         } else {

@@ -72,7 +72,10 @@ impl IpcPort {
         match w {
             0 => IpcPort::Null,
             u64::MAX => IpcPort::Dead,
-            w => IpcPort::Port(PortId(Handle { idx: (w as u32) - 1, gen: (w >> 32) as u32 })),
+            w => IpcPort::Port(PortId(Handle {
+                idx: (w as u32) - 1,
+                gen: (w >> 32) as u32,
+            })),
         }
     }
 }
@@ -158,7 +161,10 @@ impl PortLocked {
             ip_sorights: 0,
             ip_mscount: 0,
             ip_nsrequest: NsRequest::None,
-            ip_kobject: SignedKobject { value: IKO_NULL, discriminator: 0 },
+            ip_kobject: SignedKobject {
+                value: IKO_NULL,
+                discriminator: 0,
+            },
             ip_kolabel: None,
             ip_immovable_send: false,
             ip_immovable_receive: false,
@@ -240,7 +246,12 @@ impl PortGuard<'_> {
 
 /// Raises a kernel panic whose invariant is named, so tables can say which counter broke.
 pub(crate) fn counter_panic(invariant: &'static str, message: String) -> ! {
-    Finding { kind: FindingKind::KernelPanic, invariant, message }.raise()
+    Finding {
+        kind: FindingKind::KernelPanic,
+        invariant,
+        message,
+    }
+    .raise()
 }
 
 /// Discriminator for a signed kobject pointer (stands for `ptrauth_blend_discriminator`).
@@ -330,7 +341,10 @@ impl Kernel {
 
     /// Models `ip_release` (`os_ref_release_raw`): at 0 the port is finalized and freed.
     pub fn ip_release(&self, p: PortId) {
-        let old = self.port(p).io_references.fetch_update(|r| r.checked_sub(1));
+        let old = self
+            .port(p)
+            .io_references
+            .fetch_update(|r| r.checked_sub(1));
         match old {
             Ok(1) => self.ipc_port_finalize(p),
             Ok(_) => {}
@@ -343,7 +357,10 @@ impl Kernel {
 
     /// Models `ip_release_live`: must not drop the final reference.
     pub fn ip_release_live(&self, p: PortId) {
-        let old = self.port(p).io_references.fetch_update(|r| (r > 1).then(|| r - 1));
+        let old = self
+            .port(p)
+            .io_references
+            .fetch_update(|r| (r > 1).then(|| r - 1));
         if let Err(r) = old {
             counter_panic(
                 "refs-release-live",
@@ -360,7 +377,10 @@ impl Kernel {
             drop(state);
             xnu_panic!("ipc_port_finalize: {p} still active at its final release");
         }
-        assert!(state.ip_messages.is_empty(), "{p} freed with queued messages");
+        assert!(
+            state.ip_messages.is_empty(),
+            "{p} freed with queued messages"
+        );
         *state = PortLocked::fresh();
         port.io_bits.store(0, MemOrder::Relaxed);
         drop(state);
@@ -371,21 +391,30 @@ impl Kernel {
     /// `ip_srights_inc`.
     pub fn ip_srights_inc(&self, g: &mut PortGuard<'_>) {
         g.ip_srights = g.ip_srights.checked_add(1).unwrap_or_else(|| {
-            counter_panic("srights-overflow", format!("{}: send right count overflow", g.id))
+            counter_panic(
+                "srights-overflow",
+                format!("{}: send right count overflow", g.id),
+            )
         });
     }
 
     /// `ip_srights_dec`: an underflow is a double release.
     pub fn ip_srights_dec(&self, g: &mut PortGuard<'_>) {
         g.ip_srights = g.ip_srights.checked_sub(1).unwrap_or_else(|| {
-            counter_panic("srights-underflow", format!("{}: send right count underflow", g.id))
+            counter_panic(
+                "srights-underflow",
+                format!("{}: send right count underflow", g.id),
+            )
         });
     }
 
     /// `ip_sorights_inc`.
     pub fn ip_sorights_inc(&self, g: &mut PortGuard<'_>) {
         g.ip_sorights = g.ip_sorights.checked_add(1).unwrap_or_else(|| {
-            counter_panic("sorights-overflow", format!("{}: send-once right count overflow", g.id))
+            counter_panic(
+                "sorights-overflow",
+                format!("{}: send-once right count overflow", g.id),
+            )
         });
     }
 
@@ -539,11 +568,16 @@ impl Kernel {
         if exclusive.count_ones() > 1 {
             return IP_NULL;
         }
-        let Some((h, port)) = self.ports.alloc() else { return IP_NULL };
+        let Some((h, port)) = self.ports.alloc() else {
+            return IP_NULL;
+        };
         let p = PortId(h);
         let mut state = port.lock.lock();
         *state = PortLocked::fresh();
-        state.receiver = Receiver::InSpace { space, name: MACH_PORT_SPECIAL_DEFAULT };
+        state.receiver = Receiver::InSpace {
+            space,
+            name: MACH_PORT_SPECIAL_DEFAULT,
+        };
         if flags & IPC_PORT_ENFORCE_RIGID_REPLY_PORT_SEMANTICS != 0 {
             state.ip_reply_port_semantics = 4;
         }
@@ -577,7 +611,9 @@ impl Kernel {
         self.require_ip_active(&g);
         g.io_bits_andnot(IO_BITS_ACTIVE);
         g.ip_mscount = 0;
-        g.receiver = Receiver::Dead { timestamp: self.next_timestamp() };
+        g.receiver = Receiver::Dead {
+            timestamp: self.next_timestamp(),
+        };
         let queued: Vec<Kmsg> = g.ip_messages.drain(..).collect();
         let token = self.ipc_notify_no_senders_prepare(&mut g);
         self.trace_port("ipc_port_destroy", &g);
@@ -597,8 +633,15 @@ impl Kernel {
     /// takes the port lock because its state lives behind it.
     pub fn ipc_port_set_label(&self, port: IpcPort, label: IpcLabel) {
         let mut g = self.ip_mq_lock(port.id());
-        assert!(g.ip_kolabel.is_none(), "{}: ipc_port_set_label on a labeled port", g.id);
-        g.ip_kolabel = Some(IpcKobjectLabel { ikol_label: label, ikol_alt_port: IP_NULL });
+        assert!(
+            g.ip_kolabel.is_none(),
+            "{}: ipc_port_set_label on a labeled port",
+            g.id
+        );
+        g.ip_kolabel = Some(IpcKobjectLabel {
+            ikol_label: label,
+            ikol_alt_port: IP_NULL,
+        });
         g.io_bits_or(IO_BITS_KOLABEL);
         assert!(g.ip_is_kolabeled());
     }

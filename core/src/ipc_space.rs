@@ -57,7 +57,9 @@ pub struct IpcSpace {
 
 impl IpcSpace {
     pub(crate) fn new(platform: Platform) -> IpcSpace {
-        IpcSpace { lock: Mutex::new(platform, SpaceLocked::fresh()) }
+        IpcSpace {
+            lock: Mutex::new(platform, SpaceLocked::fresh()),
+        }
     }
 }
 
@@ -86,12 +88,20 @@ impl Kernel {
     pub(crate) fn boot_special_spaces(&self) {
         for expected in [IPC_SPACE_KERNEL, IPC_SPACE_REPLY] {
             let space = self.ipc_space_create_labeled(IPC_LABEL_SPECIAL, None);
-            assert_eq!(space, Some(expected), "special spaces must be the first two");
+            assert_eq!(
+                space,
+                Some(expected),
+                "special spaces must be the first two"
+            );
         }
     }
 
     /// Models `ipc_space_create` with a label and its task; `None` when the space arena is full.
-    pub fn ipc_space_create_labeled(&self, label: IpcLabel, task: Option<ObjId>) -> Option<SpaceId> {
+    pub fn ipc_space_create_labeled(
+        &self,
+        label: IpcLabel,
+        task: Option<ObjId>,
+    ) -> Option<SpaceId> {
         let (h, space) = self.spaces.alloc()?;
         let mut s = space.lock.lock();
         *s = SpaceLocked::fresh();
@@ -107,7 +117,10 @@ impl Kernel {
             crate::outcome::Finding::use_after_free(format!("{space:?} used after it was freed"))
                 .raise()
         };
-        SpaceGuard { id: space, state: s.lock.lock() }
+        SpaceGuard {
+            id: space,
+            state: s.lock.lock(),
+        }
     }
 
     /// `is_write_unlock`.

@@ -67,10 +67,13 @@ pub enum ObjKind {
 pub(crate) fn obj_kind_from(v: u32) -> ObjKind {
     {
         use ObjKind::*;
-        [Free, Task, Thread, Semaphore, Voucher, Host, HostPriv, Processor, Pset, Clock, Timer, Generic]
-            .get(v as usize)
-            .copied()
-            .unwrap_or(Free)
+        [
+            Free, Task, Thread, Semaphore, Voucher, Host, HostPriv, Processor, Pset, Clock, Timer,
+            Generic,
+        ]
+        .get(v as usize)
+        .copied()
+        .unwrap_or(Free)
     }
 }
 
@@ -94,7 +97,11 @@ pub struct ObjLocked {
 
 impl ObjLocked {
     pub(crate) fn default_live(owner: Option<ObjId>) -> ObjLocked {
-        ObjLocked { owner, alive: true, ..ObjLocked::fresh() }
+        ObjLocked {
+            owner,
+            alive: true,
+            ..ObjLocked::fresh()
+        }
     }
 
     fn fresh() -> ObjLocked {
@@ -140,7 +147,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { ports_max: 4096, objects_max: 1024, spaces_max: 64 }
+        Limits {
+            ports_max: 4096,
+            objects_max: 1024,
+            spaces_max: 64,
+        }
     }
 }
 
@@ -232,7 +243,9 @@ impl Kernel {
     }
 
     pub fn take_trace(&self) -> Vec<TraceEvent> {
-        self.trace.as_ref().map_or_else(Vec::new, |t| t.with(std::mem::take))
+        self.trace
+            .as_ref()
+            .map_or_else(Vec::new, |t| t.with(std::mem::take))
     }
 
     pub(crate) fn trace_port(&self, op: &'static str, g: &PortGuard<'_>) {
@@ -261,6 +274,10 @@ impl Kernel {
     }
 
     pub fn live_spaces(&self) -> Vec<SpaceId> {
-        self.spaces.live_handles().into_iter().map(SpaceId).collect()
+        self.spaces
+            .live_handles()
+            .into_iter()
+            .map(SpaceId)
+            .collect()
     }
 }

@@ -11,20 +11,32 @@ use crate::ikot::*;
 use crate::ipc_kobject::IpcKobjectOps;
 use crate::ipc_port::*;
 use crate::ipc_space::{IpcEntry, IE_BITS_RECEIVE};
-use crate::kernel::{Kernel, KObject, ObjId, ObjKind, SpaceId};
+use crate::kernel::{KObject, Kernel, ObjId, ObjKind, SpaceId};
 use crate::mach::*;
 use crate::outcome::Finding;
 use crate::sync::MemOrder;
 
 /// Every `IPC_KOBJECT_DEFINE` of the tree, with the model's callbacks where the type has one.
 pub fn registered_ops() -> Vec<IpcKobjectOps> {
-    let callbacks: &[(IpcKobjectType, Option<crate::ipc_kobject::NoSendersFn>, Option<crate::ipc_kobject::DestroyFn>)] = &[
+    let callbacks: &[(
+        IpcKobjectType,
+        Option<crate::ipc_kobject::NoSendersFn>,
+        Option<crate::ipc_kobject::DestroyFn>,
+    )] = &[
         (IKOT_TASK_CONTROL, Some(Kernel::task_port_no_senders), None),
-        (IKOT_PORT_SUBST_ONCE, Some(Kernel::ipc_kobject_subst_once_no_senders), None),
+        (
+            IKOT_PORT_SUBST_ONCE,
+            Some(Kernel::ipc_kobject_subst_once_no_senders),
+            None,
+        ),
         (IKOT_TIMER, None, Some(Kernel::mk_timer_port_destroy)),
         (IKOT_SEMAPHORE, Some(Kernel::semaphore_no_senders), None),
         (IKOT_VOUCHER, Some(Kernel::ipc_voucher_no_senders), None),
-        (IKOT_TASK_RESUME, Some(Kernel::task_suspension_no_senders), None),
+        (
+            IKOT_TASK_RESUME,
+            Some(Kernel::task_suspension_no_senders),
+            None,
+        ),
     ];
     IKOT_INFO
         .iter()
@@ -87,7 +99,10 @@ impl Kernel {
 
     /// Takes a reference (`task_reference`, `semaphore_reference`, ...).
     pub fn object_reference(&self, o: ObjId) {
-        let r = self.object(o).refs.fetch_update(|r| (r != 0).then(|| r + 1));
+        let r = self
+            .object(o)
+            .refs
+            .fetch_update(|r| (r != 0).then(|| r + 1));
         if r.is_err() {
             crate::ipc_port::counter_panic(
                 "object-refs-resurrection",
@@ -220,7 +235,11 @@ impl Kernel {
             return;
         }
         let ty = g.ip_kotype();
-        let mscount = if self.bug(crate::bugs::Bug::DeallocWrongMscount) { mscount + 1 } else { mscount };
+        let mscount = if self.bug(crate::bugs::Bug::DeallocWrongMscount) {
+            mscount + 1
+        } else {
+            mscount
+        };
         if let IpcKobject::Object(o) = self.ipc_kobject_dealloc_port_and_unlock(g, mscount, ty) {
             self.object_release(o);
         }
@@ -274,7 +293,11 @@ impl Kernel {
         s.suspend_count += 1;
         let mut port = IpcPort::from_word(obj.port_store.load(MemOrder::Acquire));
         if port == IP_NULL {
-            let p = self.ipc_kobject_alloc_port(IpcKobject::Object(task), IKOT_TASK_RESUME, IPC_KOBJECT_ALLOC_NONE);
+            let p = self.ipc_kobject_alloc_port(
+                IpcKobject::Object(task),
+                IKOT_TASK_RESUME,
+                IPC_KOBJECT_ALLOC_NONE,
+            );
             port = IpcPort::Port(p);
             obj.port_store.store(port.to_word(), MemOrder::Release);
         }
@@ -288,12 +311,21 @@ impl Kernel {
     /// port's association holds the timer's only reference.
     pub fn mk_timer_create(&self, space: SpaceId) -> Option<(MachPortName, PortId)> {
         let timer = self.object_alloc(ObjKind::Timer, None);
-        let IpcPort::Port(p) = self.ipc_port_alloc_special(space, 0) else { return None };
+        let IpcPort::Port(p) = self.ipc_port_alloc_special(space, 0) else {
+            return None;
+        };
         let name = {
             let mut sg = self.is_write_lock(space);
             let name = sg.next_name;
             sg.next_name += 4;
-            sg.is_table.insert(name, IpcEntry { ie_object: Some(p), ie_bits: IE_BITS_RECEIVE, urefs: 0 });
+            sg.is_table.insert(
+                name,
+                IpcEntry {
+                    ie_object: Some(p),
+                    ie_bits: IE_BITS_RECEIVE,
+                    urefs: 0,
+                },
+            );
             name
         };
         let mut g = self.ip_mq_lock(p);
@@ -307,5 +339,174 @@ impl Kernel {
         if let IpcKobject::Object(timer) = self.ipc_kobject_disable(port, IKOT_TIMER) {
             self.object_release(timer);
         }
+    }
+}
+
+/// The ports a task owns (`itk_*`), in `ObjLocked::ports` order.
+pub const TASK_PORT_CONTROL: usize = 0;
+pub const TASK_PORT_SELF_PINNED: usize = 1;
+pub const TASK_PORT_READ: usize = 2;
+pub const TASK_PORT_NAME: usize = 3;
+/// The ports a thread owns.
+pub const THREAD_PORT_CONTROL: usize = 0;
+pub const THREAD_PORT_SELF_PINNED: usize = 1;
+pub const THREAD_PORT_READ: usize = 2;
+
+impl Kernel {
+    /// Models `task_create` + `ipc_task_init` + `ipc_task_enable`: a task with its space (label
+    /// `label`) and its ports. The movable control port is labeled `IPC_LABEL_SUBST_TASK` with the
+    /// pinned immovable self port as its alternate; the read port is labeled
+    /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off).
+    pub fn task_create(&self, label: IpcLabel) -> Option<(ObjId, SpaceId)> {
+        let task = self.object_alloc(ObjKind::Task, None);
+        let Some(space) = self.ipc_space_create_labeled(label, Some(task)) else {
+            self.object_destroy(task);
+            return None;
+        };
+        let ko = IpcKobject::Object(task);
+        let pinned = self.ipc_kobject_alloc_port(
+            ko,
+            IKOT_TASK_CONTROL,
+            IPC_KOBJECT_ALLOC_IMMOVABLE_SEND | IPC_KOBJECT_ALLOC_PINNED,
+        );
+        let control = self.ipc_kobject_alloc_labeled_port(
+            ko,
+            IKOT_TASK_CONTROL,
+            IPC_LABEL_SUBST_TASK,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        let read = self.ipc_kobject_alloc_labeled_port(
+            ko,
+            IKOT_TASK_READ,
+            IPC_LABEL_SUBST_TASK_READ,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        let name = self.ipc_kobject_alloc_port(ko, IKOT_TASK_NAME, IPC_KOBJECT_ALLOC_NONE);
+        self.set_alt_port(control, pinned);
+        self.set_alt_port(read, control);
+        let mut s = self.object(task).lock.lock();
+        s.ports = [control.into(), pinned.into(), read.into(), name.into()];
+        s.space = Some(space);
+        Some((task, space))
+    }
+
+    /// Models `thread_create` + `ipc_thread_init`: a thread of `task` holding a task reference,
+    /// with a control port labeled `IPC_LABEL_SUBST_THREAD` (alternate: its pinned self port) and
+    /// a read port labeled `IPC_LABEL_SUBST_THREAD_READ` (alternate: the control port).
+    pub fn thread_create(&self, task: ObjId) -> ObjId {
+        self.object_reference(task);
+        let thread = self.object_alloc(ObjKind::Thread, Some(task));
+        let ko = IpcKobject::Object(thread);
+        let pinned = self.ipc_kobject_alloc_port(
+            ko,
+            IKOT_THREAD_CONTROL,
+            IPC_KOBJECT_ALLOC_IMMOVABLE_SEND | IPC_KOBJECT_ALLOC_PINNED,
+        );
+        let control = self.ipc_kobject_alloc_labeled_port(
+            ko,
+            IKOT_THREAD_CONTROL,
+            IPC_LABEL_SUBST_THREAD,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        let read = self.ipc_kobject_alloc_labeled_port(
+            ko,
+            IKOT_THREAD_READ,
+            IPC_LABEL_SUBST_THREAD_READ,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        self.set_alt_port(control, pinned);
+        self.set_alt_port(read, control);
+        self.object(thread).lock.lock().ports =
+            [control.into(), pinned.into(), read.into(), IP_NULL];
+        thread
+    }
+
+    fn set_alt_port(&self, port: PortId, alt: PortId) {
+        let mut g = self.ip_mq_lock(port);
+        let label = g
+            .ip_kolabel
+            .as_mut()
+            .expect("alternate port on an unlabeled port");
+        label.ikol_alt_port = IpcPort::Port(alt);
+    }
+
+    /// The object's owned port `which` (see the `TASK_PORT_*` / `THREAD_PORT_*` indices).
+    pub fn object_port(&self, o: ObjId, which: usize) -> IpcPort {
+        self.object(o).lock.lock().ports[which]
+    }
+
+    /// Models `ipc_thread_terminate` + the thread's final release: ports die (outstanding send
+    /// rights become dead names), the task reference goes.
+    pub fn thread_terminate(&self, thread: ObjId) {
+        let (ports, task) = {
+            let mut s = self.object(thread).lock.lock();
+            assert!(s.alive, "{thread} terminated twice");
+            s.alive = false;
+            (std::mem::replace(&mut s.ports, [IP_NULL; 4]), s.owner)
+        };
+        self.dealloc_owned_ports(&ports);
+        self.object_release(thread);
+        if let Some(task) = task {
+            self.object_release(task);
+        }
+    }
+
+    /// Models `task_terminate` + `ipc_task_terminate`: ports (and `itk_resume`) die; holds placed
+    /// by `task_suspend2` stay until their send-once rights die; the creator reference goes.
+    pub fn task_terminate(&self, task: ObjId) {
+        let ports = {
+            let mut s = self.object(task).lock.lock();
+            assert!(s.alive, "{task} terminated twice");
+            s.alive = false;
+            std::mem::replace(&mut s.ports, [IP_NULL; 4])
+        };
+        self.dealloc_owned_ports(&ports);
+        let resume = IpcPort::from_word(self.object(task).port_store.swap(0, MemOrder::AcqRel));
+        if let IpcPort::Port(p) = resume {
+            self.ipc_kobject_dealloc_port(p, 0, IKOT_TASK_RESUME);
+        }
+        self.object_release(task);
+    }
+
+    fn dealloc_owned_ports(&self, ports: &[IpcPort]) {
+        for &port in ports {
+            if let IpcPort::Port(p) = port {
+                let ty = self.ip_kotype(p);
+                self.ipc_kobject_dealloc_port(p, 0, ty);
+            }
+        }
+    }
+
+    /// Models the host ports made at boot (`ipc_host_init`): permanent, stable, never destroyed.
+    pub fn host_create(&self) -> (ObjId, PortId, PortId) {
+        let host = self.object_alloc(ObjKind::Host, None);
+        let host_port = self.ipc_kobject_alloc_port(
+            IpcKobject::Object(host),
+            IKOT_HOST,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        let priv_port = self.ipc_kobject_alloc_port(
+            IpcKobject::Object(host),
+            IKOT_HOST_PRIV,
+            IPC_KOBJECT_ALLOC_NONE,
+        );
+        self.object(host).lock.lock().ports =
+            [host_port.into(), priv_port.into(), IP_NULL, IP_NULL];
+        (host, host_port, priv_port)
+    }
+
+    /// Replaces the send right stored in the object's slot under the object's lock, returning the
+    /// previous one for the caller to release (the `host_set_special_port` pattern).
+    pub fn object_slot_swap(&self, o: ObjId, right: IpcPort) -> IpcPort {
+        std::mem::replace(&mut self.object(o).lock.lock().slot, right)
+    }
+
+    /// Reads the slot without its lock and writes it back later: the CVE-2016-7644 pattern.
+    pub fn object_slot_read_unlocked(&self, o: ObjId) -> IpcPort {
+        self.object(o).lock.lock().slot
+    }
+
+    pub fn object_slot_write_unlocked(&self, o: ObjId, right: IpcPort) {
+        self.object(o).lock.lock().slot = right;
     }
 }

@@ -88,14 +88,18 @@ impl Kernel {
         if let Some(n) = pending.filter(|&n| n > 0) {
             Finding::violation(
                 "notification-ref",
-                format!("{p} freed while {n} prepared no-senders notification(s) still own a reference"),
+                format!(
+                    "{p} freed while {n} prepared no-senders notification(s) still own a reference"
+                ),
             )
             .raise();
         }
     }
 
     pub(crate) fn ledger_object_freed(&self, o: ObjId) {
-        self.ledger.state.with(|s| s.published.remove(&IpcKobject::Object(o)));
+        self.ledger
+            .state
+            .with(|s| s.published.remove(&IpcKobject::Object(o)));
     }
 
     pub(crate) fn ledger_nsrequest_armed(&self, _p: PortId) {
@@ -150,7 +154,9 @@ impl Kernel {
         if let Some(old) = previous.filter(|&old| old != p) {
             Finding::violation(
                 "lazy-alloc-one-port",
-                format!("{kobject:?} published a second port {p} (first {old}) through its port_store"),
+                format!(
+                    "{kobject:?} published a second port {p} (first {old}) through its port_store"
+                ),
             )
             .raise();
         }
@@ -196,14 +202,19 @@ impl Kernel {
         }
     }
 
-    fn audit_ports(&self, expected: &mut BTreeMap<PortId, Expected>, objects: &mut BTreeMap<ObjId, u32>) {
+    fn audit_ports(
+        &self,
+        expected: &mut BTreeMap<PortId, Expected>,
+        objects: &mut BTreeMap<ObjId, u32>,
+    ) {
         for p in self.live_ports() {
             let g = self.ip_mq_lock(p);
             for kmsg in &g.ip_messages {
                 count_kmsg_rights(kmsg, expected);
             }
             let active = g.ip_active();
-            let kernel_received = matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL);
+            let kernel_received =
+                matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL);
             let ty = g.ip_kotype();
             let kobject = g.ip_kobject.value;
             let armed = g.ip_nsrequest == NsRequest::KobjectArmed;
@@ -215,9 +226,13 @@ impl Kernel {
             e.receive += (active && kernel_received) as u32;
             e.armed += armed as u32;
             match kobject {
-                IpcKobject::Port(t) if ty == IKOT_PORT_SUBST_ONCE => expected.entry(t).or_default().send += 1,
+                IpcKobject::Port(t) if ty == IKOT_PORT_SUBST_ONCE => {
+                    expected.entry(t).or_default().send += 1
+                }
                 IpcKobject::Object(o) if ty == IKOT_TIMER => *objects.entry(o).or_default() += 1,
-                IpcKobject::Object(o) if armed && donates_on_arm(ty) => *objects.entry(o).or_default() += 1,
+                IpcKobject::Object(o) if armed && donates_on_arm(ty) => {
+                    *objects.entry(o).or_default() += 1
+                }
                 _ => {}
             }
         }
@@ -236,7 +251,11 @@ impl Kernel {
         }
     }
 
-    fn audit_objects(&self, expected: &mut BTreeMap<PortId, Expected>, objects: &mut BTreeMap<ObjId, u32>) {
+    fn audit_objects(
+        &self,
+        expected: &mut BTreeMap<PortId, Expected>,
+        objects: &mut BTreeMap<ObjId, u32>,
+    ) {
         for o in self.live_objects() {
             let s = self.object_state(o);
             *objects.entry(o).or_default() += s.alive as u32;
@@ -251,7 +270,12 @@ impl Kernel {
         }
     }
 
-    fn audit_held(&self, held: &[Held], expected: &mut BTreeMap<PortId, Expected>, objects: &mut BTreeMap<ObjId, u32>) {
+    fn audit_held(
+        &self,
+        held: &[Held],
+        expected: &mut BTreeMap<PortId, Expected>,
+        objects: &mut BTreeMap<ObjId, u32>,
+    ) {
         for h in held {
             match *h {
                 Held::Send(p) => expected.entry(p).or_default().send += 1,
@@ -275,15 +299,26 @@ impl Kernel {
             e.send, e.send_once, e.receive, e.armed, e.tokens, e.refs_extra
         );
         let invariant = if g.ip_srights != e.send {
-            if g.ip_srights > e.send { "send-right-leak" } else { "send-right-overcount" }
+            if g.ip_srights > e.send {
+                "send-right-leak"
+            } else {
+                "send-right-overcount"
+            }
         } else if g.ip_sorights != e.send_once {
             "send-once-right-conservation"
         } else if refs != want_refs {
-            if refs > want_refs { "reference-leak" } else { "reference-overrelease" }
+            if refs > want_refs {
+                "reference-leak"
+            } else {
+                "reference-overrelease"
+            }
         } else {
             return Ok(());
         };
-        Err(Finding::violation(invariant, format!("{p} ({name}): {counts}")))
+        Err(Finding::violation(
+            invariant,
+            format!("{p} ({name}): {counts}"),
+        ))
     }
 
     fn audit_object(&self, o: ObjId, want: u32) -> Result<(), Finding> {
@@ -291,10 +326,17 @@ impl Kernel {
         if refs == want {
             return Ok(());
         }
-        let invariant = if refs > want { "object-reference-leak" } else { "object-reference-overrelease" };
+        let invariant = if refs > want {
+            "object-reference-leak"
+        } else {
+            "object-reference-overrelease"
+        };
         Err(Finding::violation(
             invariant,
-            format!("{o} ({:?}): {refs} references, holders account for {want}", self.object_kind(o)),
+            format!(
+                "{o} ({:?}): {refs} references, holders account for {want}",
+                self.object_kind(o)
+            ),
         ))
     }
 
@@ -317,18 +359,31 @@ impl Kernel {
         }
         for o in self.live_objects() {
             let kind = self.object_kind(o);
-            if matches!(kind, ObjKind::Host | ObjKind::HostPriv | ObjKind::Processor | ObjKind::Pset | ObjKind::Clock) {
+            if matches!(
+                kind,
+                ObjKind::Host
+                    | ObjKind::HostPriv
+                    | ObjKind::Processor
+                    | ObjKind::Pset
+                    | ObjKind::Clock
+            ) {
                 continue;
             }
             return Err(Finding::violation(
                 "leak-at-teardown",
-                format!("{o} ({kind:?}) is still allocated at teardown with {} references", self.object_refs(o)),
+                format!(
+                    "{o} ({kind:?}) is still allocated at teardown with {} references",
+                    self.object_refs(o)
+                ),
             ));
         }
         if self.ool_live_count() != 0 {
             return Err(Finding::violation(
                 "ool-leak",
-                format!("{} out-of-line copies are still owned at teardown", self.ool_live_count()),
+                format!(
+                    "{} out-of-line copies are still owned at teardown",
+                    self.ool_live_count()
+                ),
             ));
         }
         Ok(())
@@ -337,8 +392,12 @@ impl Kernel {
 
 /// Types whose armed notification owns a donated object reference, given back by the callback.
 pub(crate) fn donates_on_arm(ty: IpcKobjectType) -> bool {
-    !matches!(ty, IKOT_TASK_CONTROL | IKOT_TASK_RESUME | IKOT_PORT_SUBST_ONCE | IKOT_NONE)
-        && IKOT_INFO.get(ty as usize).is_some_and(|i| i.no_senders.is_some())
+    !matches!(
+        ty,
+        IKOT_TASK_CONTROL | IKOT_TASK_RESUME | IKOT_PORT_SUBST_ONCE | IKOT_NONE
+    ) && IKOT_INFO
+        .get(ty as usize)
+        .is_some_and(|i| i.no_senders.is_some())
 }
 
 fn count_right(expected: &mut BTreeMap<PortId, Expected>, port: IpcPort, disposition: u32) {
@@ -354,9 +413,21 @@ fn count_right(expected: &mut BTreeMap<PortId, Expected>, port: IpcPort, disposi
 
 /// Rights a queued message owns.
 fn count_kmsg_rights(kmsg: &Kmsg, expected: &mut BTreeMap<PortId, Expected>) {
-    count_right(expected, kmsg.msgh_remote_port, mach_msgh_bits_remote(kmsg.msgh_bits));
-    count_right(expected, kmsg.msgh_local_port, mach_msgh_bits_local(kmsg.msgh_bits));
-    count_right(expected, kmsg.msgh_voucher_port, mach_msgh_bits_voucher(kmsg.msgh_bits));
+    count_right(
+        expected,
+        kmsg.msgh_remote_port,
+        mach_msgh_bits_remote(kmsg.msgh_bits),
+    );
+    count_right(
+        expected,
+        kmsg.msgh_local_port,
+        mach_msgh_bits_local(kmsg.msgh_bits),
+    );
+    count_right(
+        expected,
+        kmsg.msgh_voucher_port,
+        mach_msgh_bits_voucher(kmsg.msgh_bits),
+    );
     for d in &kmsg.body {
         match d {
             KDescriptor::Port { name, disposition } => count_right(expected, *name, *disposition),

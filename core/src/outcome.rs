@@ -44,7 +44,13 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}]: {}", self.kind.name(), self.invariant, self.message)
+        write!(
+            f,
+            "{} [{}]: {}",
+            self.kind.name(),
+            self.invariant,
+            self.message
+        )
     }
 }
 
@@ -52,15 +58,27 @@ impl std::error::Error for Finding {}
 
 impl Finding {
     pub fn kernel_panic(message: String) -> Finding {
-        Finding { kind: FindingKind::KernelPanic, invariant: "xnu-panic", message }
+        Finding {
+            kind: FindingKind::KernelPanic,
+            invariant: "xnu-panic",
+            message,
+        }
     }
 
     pub fn violation(invariant: &'static str, message: String) -> Finding {
-        Finding { kind: FindingKind::Violation, invariant, message }
+        Finding {
+            kind: FindingKind::Violation,
+            invariant,
+            message,
+        }
     }
 
     pub fn use_after_free(message: String) -> Finding {
-        Finding { kind: FindingKind::UseAfterFree, invariant: "use-after-free", message }
+        Finding {
+            kind: FindingKind::UseAfterFree,
+            invariant: "use-after-free",
+            message,
+        }
     }
 
     /// Stops the run with this finding (unwinds to the nearest [`catch`]).
@@ -98,7 +116,11 @@ pub fn finding_from_payload(payload: Box<dyn std::any::Any + Send>) -> Finding {
             } else {
                 "non-string panic payload".to_string()
             };
-            Finding { kind: FindingKind::ModelBug, invariant: "model-assertion", message }
+            Finding {
+                kind: FindingKind::ModelBug,
+                invariant: "model-assertion",
+                message,
+            }
         }
     }
 }
@@ -124,7 +146,8 @@ mod tests {
     #[test]
     fn catch_returns_kernel_panic_with_xnu_message() {
         quiet_findings();
-        let r: Result<(), Finding> = catch(|| xnu_panic!("trying to register kobject({}) twice", 9));
+        let r: Result<(), Finding> =
+            catch(|| xnu_panic!("trying to register kobject({}) twice", 9));
         let f = r.unwrap_err();
         assert_eq!(f.kind, FindingKind::KernelPanic);
         assert_eq!(f.message, "trying to register kobject(9) twice");

@@ -142,10 +142,7 @@ macro_rules! platform_atomic {
 
             /// Applies `f` atomically (a compare-exchange loop); returns the previous value, or
             /// `Err(previous)` when `f` declines.
-            pub fn fetch_update(
-                &self,
-                f: impl FnMut($int) -> Option<$int>,
-            ) -> Result<$int, $int> {
+            pub fn fetch_update(&self, f: impl FnMut($int) -> Option<$int>) -> Result<$int, $int> {
                 match self {
                     $name::Std(a) => a.fetch_update(Ordering::AcqRel, Ordering::Acquire, f),
                     #[cfg(feature = "shuttle")]
@@ -179,5 +176,5 @@ impl<T> BookLock<T> {
 pub type BookU32 = std::sync::atomic::AtomicU32;
 pub type BookU64 = std::sync::atomic::AtomicU64;
 pub type BookOnce<T> = std::sync::OnceLock<T>;
-pub use std::sync::Arc;
 pub use std::sync::atomic::Ordering as MemOrder;
+pub use std::sync::Arc;
