@@ -41,6 +41,10 @@ pub struct Kmsg {
     pub ret_code: KernReturn,
     /// Descriptor capacity the kmsg was allocated with (`ipc_kmsg_alloc`'s `desc_count`).
     pub desc_capacity: u32,
+    /// Inline data words of the request (routine arguments a stub reads).
+    pub inline_data: Vec<u32>,
+    /// The sending task (the trailer's audit token, as the kobject filter sees it).
+    pub sender_task: Option<crate::kernel::ObjId>,
 }
 
 impl Kmsg {
@@ -56,6 +60,8 @@ impl Kmsg {
             body: Vec::new(),
             ret_code: KERN_SUCCESS,
             desc_capacity: desc_count,
+            inline_data: Vec::new(),
+            sender_task: None,
         }
     }
 

@@ -93,6 +93,10 @@ pub struct ObjLocked {
     pub alive: bool,
     /// The kobject type its ports carry (Generic objects).
     pub kotype: IpcKobjectType,
+    /// A stored send-once right (a reply right a `MIG_NO_REPLY` routine saved).
+    pub slot_sonce: IpcPort,
+    /// The task's kobject message filter (`task_get_mach_kobj_filter_mask`), one bit per index.
+    pub kobj_filter_mask: Option<Vec<u8>>,
 }
 
 impl ObjLocked {
@@ -113,6 +117,8 @@ impl ObjLocked {
             suspend_count: 0,
             alive: false,
             kotype: 0,
+            slot_sonce: IP_NULL,
+            kobj_filter_mask: None,
         }
     }
 }
@@ -185,6 +191,8 @@ pub struct Kernel {
     pub(crate) bugs: Bugs,
     pub(crate) ledger: LedgerEvents,
     pub(crate) ool: BookLock<OolState>,
+    pub(crate) mig: crate::ipc_kobject_server::MigTableRef,
+    pub(crate) mac_task_kobj_msg_evaluate: Option<crate::ipc_kobject_server::KobjMsgEvaluate>,
     timestamp: BookU32,
     trace: Option<BookLock<Vec<TraceEvent>>>,
     actor: fn() -> u32,
@@ -207,6 +215,10 @@ impl Kernel {
             bugs,
             ledger: LedgerEvents::default(),
             ool: BookLock::new(OolState::default()),
+            mig: crate::ipc_kobject_server::MigTableRef::Static(
+                crate::ipc_kobject_mig::kernel_mig_table(),
+            ),
+            mac_task_kobj_msg_evaluate: None,
             timestamp: BookU32::new(0),
             trace: None,
             actor: || 0,

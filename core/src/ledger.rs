@@ -262,6 +262,9 @@ impl Kernel {
             if let IpcPort::Port(p) = s.slot {
                 expected.entry(p).or_default().send += 1;
             }
+            if let IpcPort::Port(p) = s.slot_sonce {
+                expected.entry(p).or_default().send_once += 1;
+            }
             if self.object_kind(o) == ObjKind::Thread && s.alive {
                 if let Some(task) = s.owner {
                     *objects.entry(task).or_default() += 1;

@@ -10,6 +10,8 @@ pub mod bugs;
 pub mod ikot;
 pub mod ipc_kmsg;
 pub mod ipc_kobject;
+pub mod ipc_kobject_mig;
+pub mod ipc_kobject_server;
 pub mod ipc_notify;
 pub mod ipc_port;
 pub mod ipc_space;
@@ -17,6 +19,7 @@ pub mod kernel;
 pub mod kobjects;
 pub mod ledger;
 pub mod mach;
+pub mod mig_routines;
 pub mod sync;
 
 pub use bugs::{Bug, Bugs};

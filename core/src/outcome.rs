@@ -139,6 +139,22 @@ pub fn quiet_findings() {
     });
 }
 
+/// Reports a failed XNU `assert()`: a DEVELOPMENT/DEBUG kernel panics there, so the model does
+/// too (the harness models a debug kernel).
+#[macro_export]
+macro_rules! xnu_assert {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            $crate::outcome::Finding {
+                kind: $crate::outcome::FindingKind::KernelPanic,
+                invariant: "xnu-assert",
+                message: format!("assertion failed: {}: {}", stringify!($cond), format!($($arg)*)),
+            }
+            .raise()
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,20 +180,4 @@ mod tests {
         assert_eq!(f.kind, FindingKind::ModelBug);
         assert_eq!(f.message, "boom");
     }
-}
-
-/// Reports a failed XNU `assert()`: a DEVELOPMENT/DEBUG kernel panics there, so the model does
-/// too (the harness models a debug kernel).
-#[macro_export]
-macro_rules! xnu_assert {
-    ($cond:expr, $($arg:tt)*) => {
-        if !$cond {
-            $crate::outcome::Finding {
-                kind: $crate::outcome::FindingKind::KernelPanic,
-                invariant: "xnu-assert",
-                message: format!("assertion failed: {}: {}", stringify!($cond), format!($($arg)*)),
-            }
-            .raise()
-        }
-    };
 }
