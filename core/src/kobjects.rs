@@ -454,12 +454,18 @@ impl Kernel {
     /// Models `task_terminate` + `ipc_task_terminate`: ports (and `itk_resume`) die; holds placed
     /// by `task_suspend2` stay until their send-once rights die; the creator reference goes.
     pub fn task_terminate(&self, task: ObjId) {
-        let ports = {
+        let (ports, space) = {
             let mut s = self.object(task).lock.lock();
             assert!(s.alive, "{task} terminated twice");
             s.alive = false;
-            std::mem::replace(&mut s.ports, [IP_NULL; 4])
+            (
+                std::mem::replace(&mut s.ports, [IP_NULL; 4]),
+                s.space.take(),
+            )
         };
+        if let Some(space) = space {
+            self.ipc_space_terminate(space);
+        }
         self.dealloc_owned_ports(&ports);
         let resume = IpcPort::from_word(self.object(task).port_store.swap(0, MemOrder::AcqRel));
         if let IpcPort::Port(p) = resume {

@@ -172,7 +172,7 @@ impl Kernel {
     pub fn audit(&self, held: &[Held]) -> Result<(), Finding> {
         let mut expected: BTreeMap<PortId, Expected> = BTreeMap::new();
         let mut objects: BTreeMap<ObjId, u32> = BTreeMap::new();
-        self.audit_spaces(&mut expected);
+        self.audit_spaces(&mut expected)?;
         self.audit_ports(&mut expected, &mut objects);
         self.audit_objects(&mut expected, &mut objects);
         self.audit_held(held, &mut expected, &mut objects);
@@ -189,17 +189,29 @@ impl Kernel {
         Ok(())
     }
 
-    fn audit_spaces(&self, expected: &mut BTreeMap<PortId, Expected>) {
+    fn audit_spaces(&self, expected: &mut BTreeMap<PortId, Expected>) -> Result<(), Finding> {
         for space in self.live_spaces() {
             let sg = self.is_write_lock(space);
-            for entry in sg.is_table.values() {
+            for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
+                if entry.ie_bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE) != 0
+                    && !self.label_allows(sg.is_label, p)
+                {
+                    return Err(Finding::violation(
+                        "label-contract",
+                        format!(
+                            "{space:?} (label {:#x}) holds name {name:#x} for labeled {p} whose label it lacks",
+                            sg.is_label
+                        ),
+                    ));
+                }
                 let e = expected.entry(p).or_default();
                 e.send += (entry.ie_bits & IE_BITS_SEND != 0) as u32;
                 e.send_once += (entry.ie_bits & IE_BITS_SEND_ONCE != 0) as u32;
                 e.receive += (entry.ie_bits & IE_BITS_RECEIVE != 0) as u32;
             }
         }
+        Ok(())
     }
 
     fn audit_ports(

@@ -14,11 +14,13 @@ pub mod ipc_kobject_mig;
 pub mod ipc_kobject_server;
 pub mod ipc_notify;
 pub mod ipc_port;
+pub mod ipc_right;
 pub mod ipc_space;
 pub mod kernel;
 pub mod kobjects;
 pub mod ledger;
 pub mod mach;
+pub mod mach_msg;
 pub mod mig_routines;
 pub mod sync;
 
