@@ -382,7 +382,12 @@ impl Kernel {
     /// the reply and body rights go into the receiver's space through the label check.
     fn ipc_kmsg_copyout(&self, space: SpaceId, name: MachPortName, kmsg: Kmsg) -> ReceivedMsg {
         let bits = kmsg.msgh_bits;
-        self.ipc_object_destroy(kmsg.msgh_remote_port, mach_msgh_bits_remote(bits));
+        // `ipc_object_copyout_dest`: the destination right is used up by the delivery itself,
+        // without a notification.
+        match mach_msgh_bits_remote(bits) {
+            MACH_MSG_TYPE_PORT_SEND_ONCE => self.ipc_port_release_sonce(kmsg.msgh_remote_port),
+            _ => self.ipc_port_release_send(kmsg.msgh_remote_port),
+        }
         let reply_name =
             self.ipc_object_copyout(space, kmsg.msgh_local_port, mach_msgh_bits_local(bits), 0);
         if IP_VALID(kmsg.msgh_voucher_port) {

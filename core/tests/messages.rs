@@ -46,6 +46,11 @@ fn unknown_id_gets_mig_bad_id_reply_with_id_plus_100() {
     assert_eq!(r.ret_code, MIG_BAD_ID);
     assert_eq!(r.msgh_size, MIG_REPLY_ERROR_SIZE);
     assert_eq!(r.msgh_bits & MACH_MSGH_BITS_COMPLEX, 0);
+    assert_eq!(
+        k.mach_msg_receive(space, reply).unwrap_err(),
+        MACH_RCV_TIMED_OUT,
+        "delivery used the reply right up without a send-once notification"
+    );
     k.audit(&[]).expect("after receive");
     teardown(&k, task, sem);
 }
