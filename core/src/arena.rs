@@ -27,9 +27,12 @@ struct AllocState {
     live: u32,
 }
 
+/// A chunk of slots, published once.
+type Chunk<T> = BookOnce<Box<[Slot<T>]>>;
+
 pub struct Arena<T> {
     platform: Platform,
-    chunks: Box<[BookOnce<Box<[Slot<T>]>>]>,
+    chunks: Box<[Chunk<T>]>,
     alloc: BookLock<AllocState>,
     make: fn(Platform) -> T,
 }

@@ -248,17 +248,14 @@ impl Kernel {
                 _ => {}
             }
         }
+        // A prepared notification still owns the armed request's donated object reference.
         let tokens = self.ledger.state.with(|s| s.tokens.clone());
         for (p, n) in tokens.into_iter().filter(|&(_, n)| n > 0) {
-            if let Ok(g) = crate::outcome::catch(|| {
-                let g = self.ip_mq_lock(p);
-                (g.ip_kotype(), g.ip_kobject.value)
-            }) {
-                if let (ty, IpcKobject::Object(o)) = g {
-                    if donates_on_arm(ty) {
-                        *objects.entry(o).or_default() += n;
-                    }
-                }
+            let g = self.ip_mq_lock(p);
+            let (ty, kobject) = (g.ip_kotype(), g.ip_kobject.value);
+            drop(g);
+            if let (true, IpcKobject::Object(o)) = (donates_on_arm(ty), kobject) {
+                *objects.entry(o).or_default() += n;
             }
         }
     }
