@@ -864,7 +864,8 @@ impl Kernel {
                 IPC_LABEL_SUBST_THREAD_READ => {
                     self.ipc_kobject_label_substitute_thread_read(&space, kolabel, &g)
                 }
-                _ => xnu_panic!("unexpected label: {:#x}", label),
+                // XNU prints the label with %llx: lower-case hex, no 0x prefix.
+                _ => xnu_panic!("unexpected label: {:x}", label),
             };
             if let IpcPort::Port(alt) = subst {
                 return LabelCheck::Substituted(self.label_check_substitute(space, g, alt));

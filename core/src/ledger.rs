@@ -267,7 +267,10 @@ impl Kernel {
     ) {
         for o in self.live_objects() {
             let s = self.object_state(o);
-            *objects.entry(o).or_default() += s.alive as u32;
+            // A timer's creator hands its only reference to the port association
+            // (mk_timer_create), which `audit_ports` already counts: no creator reference here.
+            let creator = s.alive && self.object_kind(o) != ObjKind::Timer;
+            *objects.entry(o).or_default() += creator as u32;
             if let IpcPort::Port(p) = s.slot {
                 expected.entry(p).or_default().send += 1;
             }
