@@ -125,6 +125,8 @@ impl Kernel {
 
     /// `semaphore_free` / `ipc_voucher_free`: the lazy port dies with the object.
     fn object_free(&self, o: ObjId) {
+        // Rights the object stored (special ports, saved reply rights) die with it.
+        self.mig_object_slots_drain(o);
         let obj = self.object(o);
         let port = IpcPort::from_word(obj.port_store.swap(0, MemOrder::AcqRel));
         let kind = self.object_kind(o);
@@ -445,6 +447,7 @@ impl Kernel {
             (std::mem::replace(&mut s.ports, [IP_NULL; 4]), s.owner)
         };
         self.dealloc_owned_ports(&ports);
+        self.mig_object_slots_drain(thread);
         self.object_release(thread);
         if let Some(task) = task {
             self.object_release(task);
@@ -466,6 +469,8 @@ impl Kernel {
         if let Some(space) = space {
             self.ipc_space_terminate(space);
         }
+        self.semaphore_destroy_all(task);
+        self.mig_object_slots_drain(task);
         self.dealloc_owned_ports(&ports);
         let resume = IpcPort::from_word(self.object(task).port_store.swap(0, MemOrder::AcqRel));
         if let IpcPort::Port(p) = resume {
