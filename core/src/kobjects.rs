@@ -272,11 +272,13 @@ impl Kernel {
     /// Models `task_suspension_send_once` (osfmk/kern/task.c): a dying send-once right to
     /// `itk_resume` releases the hold `task_suspend2` placed for it.
     pub fn task_suspension_send_once(&self, port: PortId) {
+        // `convert_port_to_task_suspension_token`: the task reference is taken under the port
+        // lock, while the active port still proves the task has not dropped its own.
         let g = self.ip_mq_lock(port);
         let task = self.ipc_kobject_get_locked(&g, IKOT_TASK_RESUME);
-        drop(g);
         let IpcKobject::Object(t) = task else { return };
         self.object_reference(t);
+        drop(g);
         {
             let mut s = self.object(t).lock.lock();
             s.suspend_count = s.suspend_count.saturating_sub(1);

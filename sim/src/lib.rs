@@ -1,0 +1,27 @@
+//! kobjsim: a seeded scheduler simulator that runs the kobject model's own locking code on
+//! several simulated threads under shuttle, checks the model's invariants at quiescence, and
+//! replays any failing interleaving exactly from an artifact.
+//!
+//! The pieces, in the order a run uses them:
+//! * [`seed`] expands `(seed, iteration)` with ChaCha into scenario parameters and scheduler seeds;
+//! * [`scenario`] is the registry of named workloads and [`world`] the operations they are made of;
+//! * [`harness`] runs one scenario inside one shuttle execution and reports its first finding;
+//! * [`explore`] drives shuttle's schedulers over blocks of iterations, on one or more jobs;
+//! * [`artifact`] writes and validates the replay files, [`trace`] prints or exports a run;
+//! * [`hooks`] keeps expected panics (findings) off the terminal, [`bench`] measures throughput.
+
+pub mod artifact;
+pub mod bench;
+pub mod explore;
+pub mod harness;
+pub mod hooks;
+pub mod params;
+pub mod scenario;
+pub mod seed;
+pub mod trace;
+pub mod world;
+
+pub use explore::{SchedulerKind, Violation};
+pub use harness::Report;
+pub use params::Params;
+pub use scenario::{Scenario, SCENARIOS};

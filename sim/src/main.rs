@@ -1,0 +1,364 @@
+//! The `kobjsim` command line: list, run, replay and bench.
+//!
+//! Exit codes: 0 when no violation was seen, 1 when one was (or a determinism check diverged),
+//! 2 for bad usage or input (clap's own errors included). The wall clock is read here only, for
+//! `--seconds`, the progress bar and the summary; never in a scenario's decisions.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kobject::Bug;
+use kobjsim::artifact::Artifact;
+use kobjsim::explore::{self, Budget, Exploration, Plan, SchedulerKind};
+use kobjsim::{bench, scenario, trace, Scenario, SCENARIOS};
+
+/// Iterations per scenario when neither --iterations nor --seconds is given.
+const DEFAULT_ITERATIONS: u64 = 1000;
+
+#[derive(Parser)]
+#[command(
+    name = "kobjsim",
+    version,
+    about = "Races the kobject model's real locking code under shuttle, with exact replay"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the scenarios, schedulers and injectable bugs.
+    List {
+        /// Print only the bug names, one a line.
+        #[arg(long, conflicts_with = "scenarios")]
+        bugs: bool,
+        /// Print only the scenario names, one a line.
+        #[arg(long)]
+        scenarios: bool,
+    },
+    /// Explore schedules of one scenario (or all) and write an artifact for a violation.
+    Run(RunArgs),
+    /// Replay an artifact exactly.
+    Replay {
+        file: PathBuf,
+        /// Print the interleaving step by step.
+        #[arg(long)]
+        trace: bool,
+        /// Write Chrome trace-event JSON (opens in Perfetto).
+        #[arg(long, value_name = "OUT.json")]
+        chrome_trace: Option<PathBuf>,
+    },
+    /// Schedules per second of each scenario beside a bare-shuttle baseline.
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        iterations: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "all")]
+        scenario: String,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// A scenario name, or "all".
+    #[arg(long, default_value = "all")]
+    scenario: String,
+    #[arg(long, default_value = "random", value_parser = ["random", "pct", "dfs"])]
+    scheduler: String,
+    /// PCT bug depth (priority change points + 1).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=64))]
+    depth: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Iterations per scenario (default 1000).
+    #[arg(long, conflicts_with = "seconds")]
+    iterations: Option<u64>,
+    /// Wall-clock seconds per scenario.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Parallel jobs (OS threads), each running its own blocks of iterations.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: u64,
+    /// Inject a kobject bug by name (see `kobjsim list --bugs`).
+    #[arg(long)]
+    bug: Option<String>,
+    /// Where violation artifacts go.
+    #[arg(long, default_value = "corpus/regressions/sim/")]
+    out: PathBuf,
+    /// Run every iteration twice with tracing on and fail at the first divergence.
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List { bugs, scenarios } => {
+            list(bugs, scenarios);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => run(&args),
+        Command::Replay {
+            file,
+            trace,
+            chrome_trace,
+        } => replay(&file, trace, chrome_trace.as_deref()),
+        Command::Bench {
+            iterations,
+            seed,
+            scenario,
+        } => run_bench(iterations, seed, &scenario),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("kobjsim: {message}");
+        ExitCode::from(2)
+    })
+}
+
+fn bug_names() -> String {
+    Bug::ALL
+        .iter()
+        .map(|b| b.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(bugs_only: bool, scenarios_only: bool) {
+    if bugs_only {
+        for bug in Bug::ALL {
+            println!("{}", bug.name());
+        }
+        return;
+    }
+    if scenarios_only {
+        for s in SCENARIOS {
+            println!("{}", s.name);
+        }
+        return;
+    }
+    println!("scenarios:");
+    for s in SCENARIOS {
+        println!(
+            "  {:<26} 2-{} threads  {}",
+            s.name, s.threads_max, s.description
+        );
+    }
+    println!("schedulers:");
+    for s in SchedulerKind::ALL {
+        println!("  {:<26} {}", s.name(), s.description());
+    }
+    println!("bugs (--bug NAME):");
+    for bug in Bug::ALL {
+        println!("  {}", bug.name());
+    }
+}
+
+/// The scenarios `name` selects.
+fn select(name: &str) -> Result<Vec<&'static Scenario>, String> {
+    if name == "all" {
+        return Ok(SCENARIOS.iter().collect());
+    }
+    scenario::find(name).map(|s| vec![s]).ok_or_else(|| {
+        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        format!(
+            "unknown scenario {name:?}; valid: all, {}",
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_bug(name: Option<&str>) -> Result<Option<Bug>, String> {
+    name.map(|n| {
+        Bug::from_name(n).ok_or_else(|| format!("unknown bug {n:?}; valid: {}", bug_names()))
+    })
+    .transpose()
+}
+
+fn run(args: &RunArgs) -> Result<ExitCode, String> {
+    let scenarios = select(&args.scenario)?;
+    let bug = parse_bug(args.bug.as_deref())?;
+    let scheduler = SchedulerKind::from_name(&args.scheduler).ok_or("unknown scheduler")?;
+    if args.seconds.is_some_and(|s| !(s > 0.0 && s.is_finite())) {
+        return Err("--seconds must be a positive number".into());
+    }
+    explore::check_environment()?;
+    if scheduler == SchedulerKind::Dfs && args.jobs > 1 {
+        eprintln!("kobjsim: dfs is one search; running it on a single job");
+    }
+    let mut totals = Totals::default();
+    for scenario in scenarios {
+        let plan = Plan {
+            scenario,
+            scheduler,
+            depth: args.depth as usize,
+            seed: args.seed,
+            bug,
+            check_determinism: args.check_determinism,
+        };
+        run_one(&plan, args, &mut totals)?;
+    }
+    totals.print();
+    Ok(if totals.failures > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Default)]
+struct Totals {
+    iterations: u64,
+    elapsed: Duration,
+    failures: u64,
+}
+
+impl Totals {
+    fn print(&self) {
+        println!(
+            "total: {} iterations, {:.0} schedules/s, {} violations",
+            self.iterations,
+            rate(self.iterations, self.elapsed),
+            self.failures
+        );
+    }
+}
+
+fn rate(iterations: u64, elapsed: Duration) -> f64 {
+    iterations as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn run_one(plan: &Plan, args: &RunArgs, totals: &mut Totals) -> Result<(), String> {
+    let start = Instant::now();
+    let budget = match args.seconds {
+        Some(s) => Budget::Until(start + Duration::from_secs_f64(s)),
+        None => Budget::Iterations(args.iterations.unwrap_or(DEFAULT_ITERATIONS)),
+    };
+    let bar = progress_bar(plan.scenario.name, budget);
+    let ex = explore::explore(plan, budget, args.jobs as usize, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    let elapsed = start.elapsed();
+    let failed = ex.violation.is_some() || ex.divergence.is_some();
+    println!(
+        "{:<26} {:>8} iterations {:>8.0} schedules/s {:>3} violations",
+        plan.scenario.name,
+        ex.iterations,
+        rate(ex.iterations, elapsed),
+        failed as u32
+    );
+    report_failure(plan, &ex, &args.out)?;
+    totals.iterations += ex.iterations;
+    totals.elapsed += elapsed;
+    totals.failures += failed as u64;
+    Ok(())
+}
+
+fn progress_bar(name: &str, budget: Budget) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match budget {
+        Budget::Iterations(n) => ProgressBar::new(n),
+        Budget::Until(_) => ProgressBar::new_spinner(),
+    };
+    let template = match budget {
+        Budget::Iterations(_) => "{msg:<26} [{bar:40}] {pos}/{len} {per_sec}",
+        Budget::Until(_) => "{msg:<26} {spinner} {pos} iterations {per_sec}",
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(name.to_string());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Prints a violation (and writes its artifact) or a divergence.
+fn report_failure(plan: &Plan, ex: &Exploration, out: &Path) -> Result<(), String> {
+    if let Some(d) = &ex.divergence {
+        println!(
+            "{}: nondeterminism at iteration {} step {} (seed {}): first run {}, second run {}",
+            plan.scenario.name, d.iteration, d.step, plan.seed, d.first, d.second
+        );
+    }
+    let Some(v) = &ex.violation else {
+        return Ok(());
+    };
+    println!(
+        "{}: violation at iteration {} (seed {}, {}): {}",
+        plan.scenario.name,
+        v.iteration,
+        plan.seed,
+        plan.scheduler.name(),
+        v.report
+    );
+    let path = Artifact::new(plan, v).write_fresh(out)?;
+    println!("replay: kobjsim replay {}", path.display());
+    Ok(())
+}
+
+fn replay(file: &Path, show: bool, chrome: Option<&Path>) -> Result<ExitCode, String> {
+    let loaded = Artifact::load(file)?;
+    let a = &loaded.artifact;
+    let (outcome, note) = loaded.reproduce();
+    if let Some(note) = note {
+        eprintln!("kobjsim: {note}");
+    }
+    if show {
+        print!("{}", trace::text(&outcome.trace, outcome.finding.as_ref()));
+    }
+    if let Some(path) = chrome {
+        let json = trace::chrome(&outcome.trace, outcome.finding.as_ref());
+        std::fs::write(path, format!("{json}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let bug = a.bug.as_deref().unwrap_or("none");
+    let what = format!(
+        "{} seed {} iteration {} bug {bug}",
+        a.scenario, a.seed, a.iteration
+    );
+    match &outcome.finding {
+        Some((_, report)) => {
+            let same = report.invariant == a.finding.invariant;
+            let verdict = if same { "reproduces" } else { "differs from" };
+            println!("{what}: {report}");
+            println!("{verdict} the recorded finding [{}]", a.finding.invariant);
+            Ok(ExitCode::from(1))
+        }
+        None => {
+            println!("{what}: clean (recorded: {})", a.finding);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_bench(iterations: u64, seed: u64, name: &str) -> Result<ExitCode, String> {
+    let scenarios = select(name)?;
+    explore::check_environment()?;
+    if iterations == 0 {
+        return Err("--iterations must be at least 1".into());
+    }
+    println!(
+        "{:<26} {:>7} {:>10} {:>12} {:>10} {:>12} {:>7}",
+        "scenario", "threads", "steps/exec", "schedules/s", "base steps", "base sched/s", "ratio"
+    );
+    for scenario in scenarios {
+        let row = bench::measure(scenario, iterations, seed);
+        println!(
+            "{:<26} {:>7} {:>10.1} {:>12.0} {:>10.1} {:>12.0} {:>7.2}",
+            row.scenario,
+            row.threads,
+            row.steps,
+            row.per_sec,
+            row.baseline_steps,
+            row.baseline_per_sec,
+            row.ratio()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
