@@ -183,6 +183,10 @@ impl PortLocked {
 pub struct Port {
     pub(crate) io_bits: BookU32,
     pub(crate) io_references: AtomicU32,
+    /// A plain copy of `io_references`, stored right after each change of it, for the trace:
+    /// reading it is never a scheduling point, so a traced run schedules like an untraced one.
+    /// Under shuttle nothing runs between the change and the copy; natively it may lag.
+    pub(crate) io_references_seen: BookU32,
     pub(crate) lock: Mutex<PortLocked>,
 }
 
@@ -191,6 +195,7 @@ impl Port {
         Port {
             io_bits: BookU32::new(0),
             io_references: AtomicU32::new(platform, 0),
+            io_references_seen: BookU32::new(0),
             lock: Mutex::new(platform, PortLocked::fresh()),
         }
     }
@@ -241,6 +246,11 @@ impl PortGuard<'_> {
 
     pub fn refs(&self) -> u32 {
         self.port.io_references.load(MemOrder::Relaxed)
+    }
+
+    /// `io_references` as last stored, without a scheduling point (for the trace).
+    pub(crate) fn refs_seen(&self) -> u32 {
+        self.port.io_references_seen.load(MemOrder::Relaxed)
     }
 }
 
@@ -324,10 +334,12 @@ impl Kernel {
     /// # Conditions
     /// The caller holds a reference (the count is not 0).
     pub fn ip_reference(&self, p: PortId) {
-        let refs = &self.port(p).io_references;
-        let old = refs.fetch_update(|r| (r != 0 && r < OS_REFCNT_MAX_COUNT).then_some(r + 1));
+        let port = self.port(p);
+        let old = port
+            .io_references
+            .fetch_update(|r| (r != 0 && r < OS_REFCNT_MAX_COUNT).then_some(r + 1));
         match old {
-            Ok(_) => {}
+            Ok(r) => port.io_references_seen.store(r + 1, MemOrder::Relaxed),
             Err(0) => counter_panic(
                 "refs-resurrection",
                 format!("os_refcnt: attempted resurrection of {p} (ip_reference)"),
@@ -341,10 +353,11 @@ impl Kernel {
 
     /// Models `ip_release` (`os_ref_release_raw`): at 0 the port is finalized and freed.
     pub fn ip_release(&self, p: PortId) {
-        let old = self
-            .port(p)
-            .io_references
-            .fetch_update(|r| r.checked_sub(1));
+        let port = self.port(p);
+        let old = port.io_references.fetch_update(|r| r.checked_sub(1));
+        if let Ok(r) = old {
+            port.io_references_seen.store(r - 1, MemOrder::Relaxed);
+        }
         match old {
             Ok(1) => self.ipc_port_finalize(p),
             Ok(_) => {}
@@ -357,10 +370,11 @@ impl Kernel {
 
     /// Models `ip_release_live`: must not drop the final reference.
     pub fn ip_release_live(&self, p: PortId) {
-        let old = self
-            .port(p)
-            .io_references
-            .fetch_update(|r| (r > 1).then(|| r - 1));
+        let port = self.port(p);
+        let old = port.io_references.fetch_update(|r| (r > 1).then(|| r - 1));
+        if let Ok(r) = old {
+            port.io_references_seen.store(r - 1, MemOrder::Relaxed);
+        }
         if let Err(r) = old {
             counter_panic(
                 "refs-release-live",
@@ -583,6 +597,7 @@ impl Kernel {
         }
         port.io_bits.store(IO_BITS_ACTIVE, MemOrder::Relaxed);
         port.io_references.store(1, MemOrder::Relaxed);
+        port.io_references_seen.store(1, MemOrder::Relaxed);
         drop(state);
         self.ledger_port_allocated(p);
         IpcPort::Port(p)

@@ -97,6 +97,8 @@ pub struct ObjLocked {
     pub slot_sonce: IpcPort,
     /// The task's kobject message filter (`task_get_mach_kobj_filter_mask`), one bit per index.
     pub kobj_filter_mask: Option<Vec<u8>>,
+    /// A task's semaphores (`task->semaphore_list`), each holding the list's reference.
+    pub semaphores: Vec<ObjId>,
 }
 
 impl ObjLocked {
@@ -119,6 +121,7 @@ impl ObjLocked {
             kotype: 0,
             slot_sonce: IP_NULL,
             kobj_filter_mask: None,
+            semaphores: Vec::new(),
         }
     }
 }
@@ -269,7 +272,7 @@ impl Kernel {
                 srights: g.ip_srights,
                 sorights: g.ip_sorights,
                 mscount: g.ip_mscount,
-                refs: g.refs(),
+                refs: g.refs_seen(),
             };
             trace.with(|t| t.push(event));
         }

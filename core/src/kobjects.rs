@@ -287,7 +287,9 @@ impl Kernel {
     }
 
     /// Models `task_suspend2` + `convert_task_suspension_token_to_port`: places a hold and returns
-    /// a send-once right to the lazily allocated `itk_resume` (under the task lock).
+    /// a send-once right to the lazily allocated `itk_resume`, made under the task lock as XNU
+    /// does (`task_terminate` deallocates `itk_resume` once it has the lock: a right made after
+    /// dropping it could lock a freed port).
     pub fn task_suspend2(&self, task: ObjId) -> IpcPort {
         let obj = self.object(task);
         let mut s = obj.lock.lock();
@@ -305,8 +307,8 @@ impl Kernel {
             port = IpcPort::Port(p);
             obj.port_store.store(port.to_word(), MemOrder::Release);
         }
-        drop(s);
         let sonce = self.ipc_port_make_sonce(port);
+        drop(s);
         xnu_assert!(IP_VALID(sonce), "itk_resume {port:?} is dead");
         sonce
     }

@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 use crate::ikot::*;
 use crate::ipc_kmsg::{KDescriptor, Kmsg};
 use crate::ipc_port::*;
-use crate::ipc_space::{IE_BITS_RECEIVE, IE_BITS_SEND, IE_BITS_SEND_ONCE};
-use crate::kernel::{Kernel, ObjId, ObjKind, IPC_SPACE_KERNEL};
+use crate::ipc_space::{SpaceGuard, IE_BITS_RECEIVE, IE_BITS_SEND, IE_BITS_SEND_ONCE};
+use crate::kernel::{Kernel, ObjId, ObjKind, SpaceId, IPC_SPACE_KERNEL};
 use crate::mach::*;
 use crate::outcome::Finding;
 use crate::sync::BookLock;
@@ -189,22 +189,44 @@ impl Kernel {
         Ok(())
     }
 
+    /// The label contract of one space: no send or send-once right to a labeled port whose
+    /// label the space lacks. Labels never change, so unlike [`Kernel::audit`] this holds at any
+    /// point, not only at quiescence: a thread may check the space it alone changes.
+    pub fn audit_space_labels(&self, space: SpaceId) -> Result<(), Finding> {
+        let sg = self.is_write_lock(space);
+        for (&name, entry) in &sg.is_table {
+            if let Some(p) = entry.ie_object {
+                self.check_entry_label(&sg, name, entry.ie_bits, p)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_entry_label(
+        &self,
+        sg: &SpaceGuard<'_>,
+        name: MachPortName,
+        ie_bits: u32,
+        p: PortId,
+    ) -> Result<(), Finding> {
+        if ie_bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE) != 0 && !self.label_allows(sg.is_label, p) {
+            return Err(Finding::violation(
+                "label-contract",
+                format!(
+                    "{:?} (label {:#x}) holds name {name:#x} for labeled {p} whose label it lacks",
+                    sg.id, sg.is_label
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn audit_spaces(&self, expected: &mut BTreeMap<PortId, Expected>) -> Result<(), Finding> {
         for space in self.live_spaces() {
             let sg = self.is_write_lock(space);
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
-                if entry.ie_bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE) != 0
-                    && !self.label_allows(sg.is_label, p)
-                {
-                    return Err(Finding::violation(
-                        "label-contract",
-                        format!(
-                            "{space:?} (label {:#x}) holds name {name:#x} for labeled {p} whose label it lacks",
-                            sg.is_label
-                        ),
-                    ));
-                }
+                self.check_entry_label(&sg, name, entry.ie_bits, p)?;
                 let e = expected.entry(p).or_default();
                 e.send += (entry.ie_bits & IE_BITS_SEND != 0) as u32;
                 e.send_once += (entry.ie_bits & IE_BITS_SEND_ONCE != 0) as u32;

@@ -337,8 +337,8 @@ impl Kernel {
         MACH_MSG_SUCCESS
     }
 
-    /// Models `ipc_kmsg_send`: dead destination → destroyed; kernel-received → served; otherwise
-    /// queued.
+    /// Models `ipc_kmsg_send`: dead destination → destroyed; kernel-received → served, and the
+    /// reply sent on with [`Kernel::ipc_kmsg_send_reply`]; otherwise queued.
     pub fn ipc_kmsg_send(&self, dest: PortId, kmsg: Kmsg) {
         let mut g = self.ip_mq_lock(dest);
         if !g.ip_active() {
@@ -350,11 +350,35 @@ impl Kernel {
             drop(g);
             if let Some(reply) = self.ipc_kobject_server(dest, kmsg) {
                 let reply_dest = reply.msgh_remote_port.id();
-                self.ipc_kmsg_send(reply_dest, reply);
+                self.ipc_kmsg_send_reply(reply_dest, reply);
             }
             return;
         }
         g.ip_messages.push_back(kmsg);
+    }
+
+    /// Models the `kernel_reply` fall-through of `ipc_kmsg_send`: a kernel reply is queued on its
+    /// destination as it is, never served as a request. A destination the kernel receives breaks
+    /// the reply contract (`ipc_kobject_server` drops such a reply): XNU would queue it where
+    /// nothing ever receives it. The reply is destroyed and a `reply-contract` violation raised.
+    pub fn ipc_kmsg_send_reply(&self, dest: PortId, reply: Kmsg) {
+        let mut g = self.ip_mq_lock(dest);
+        if !g.ip_active() {
+            drop(g);
+            self.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_ALL);
+            return;
+        }
+        if matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL) {
+            drop(g);
+            let id = reply.msgh_id;
+            self.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_ALL);
+            crate::outcome::Finding::violation(
+                "reply-contract",
+                format!("reply {id} queued on {dest}, which the kernel space receives"),
+            )
+            .raise();
+        }
+        g.ip_messages.push_back(reply);
     }
 
     /// `mach_msg(MACH_RCV_MSG)` on `name`: dequeues one message and copies it out.

@@ -819,9 +819,10 @@ impl Kernel {
             return Some(s);
         }
         {
-            let owner_state = kobj(self, owner).lock.lock();
+            let mut owner_state = kobj(self, owner).lock.lock();
             if owner_state.alive {
                 kobj(self, s).lock.lock().owner = Some(owner);
+                owner_state.semaphores.push(s);
                 self.object_reference(s);
                 return Some(s);
             }
@@ -831,27 +832,38 @@ impl Kernel {
     }
 
     /// Models `semaphore_destroy_all` (osfmk/kern/sync_sema.c), which task termination calls:
-    /// every semaphore still on the task's list is destroyed.
+    /// every semaphore still on the task's list is destroyed. The list is taken under the task
+    /// lock, so a concurrent `semaphore_destroy` and this never both take one semaphore off it.
     pub fn semaphore_destroy_all(&self, task: ObjId) {
-        for o in self.live_objects() {
-            if self.object_kind(o) == ObjKind::Semaphore {
-                let _ = self.mig_semaphore_disown_from(o, task);
-            }
+        let list = std::mem::take(&mut kobj(self, task).lock.lock().semaphores);
+        for s in list {
+            self.mig_semaphore_end(s);
         }
     }
 
-    /// Takes a semaphore off `task`'s list and drops the list's reference.
+    /// Takes a semaphore off `task`'s list (under the task lock, as `semaphore_destroy` does)
+    /// and drops the list's reference.
     fn mig_semaphore_disown_from(&self, s: ObjId, task: ObjId) -> KernReturn {
         {
-            let mut state = kobj(self, s).lock.lock();
-            if state.owner != Some(task) || !state.alive {
+            let mut task_state = kobj(self, task).lock.lock();
+            let Some(i) = task_state.semaphores.iter().position(|&o| o == s) else {
                 return KERN_INVALID_RIGHT;
-            }
+            };
+            task_state.semaphores.remove(i);
+        }
+        self.mig_semaphore_end(s);
+        KERN_SUCCESS
+    }
+
+    /// A semaphore just taken off its task's list: no owner, not alive, the list's reference
+    /// dropped.
+    fn mig_semaphore_end(&self, s: ObjId) {
+        {
+            let mut state = kobj(self, s).lock.lock();
             state.owner = None;
             state.alive = false;
         }
         self.object_release(s);
-        KERN_SUCCESS
     }
 
     /// `ipc_create_mach_voucher` reduced: a voucher whose creation reference is the caller's.
@@ -1367,6 +1379,12 @@ impl Kernel {
     /// Replaces the table this kernel dispatches through (a boot-time choice).
     pub fn set_mig_table(&mut self, table: MigTable) {
         self.mig = MigTableRef::Owned(Box::new(table));
+    }
+
+    /// Dispatches through a table built once for many kernels (the simulator builds one per
+    /// execution): no copy is made.
+    pub fn set_static_mig_table(&mut self, table: &'static MigTable) {
+        self.mig = MigTableRef::Static(table);
     }
 
     /// The later reply of the synthetic deferred-reply routine: takes the send-once right it

@@ -195,3 +195,45 @@ fn skipped_label_check_breaks_the_label_contract() {
     assert_eq!(f.invariant, "label-contract");
     let _ = task;
 }
+
+#[test]
+fn a_kernel_reply_port_gets_no_reply_and_with_the_bug_breaks_the_reply_contract() {
+    // A request whose reply port is a kernel port (COPY_SEND of the destination itself).
+    let request = |sem_name| UserMsg {
+        msgh_bits: mach_msgh_bits_set(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_COPY_SEND, 0, 0),
+        msgh_remote_port: sem_name,
+        msgh_local_port: sem_name,
+        msgh_id: 123_456,
+        ..UserMsg::default()
+    };
+    let k = kernel();
+    let (task, space, sem_name, _reply, sem) = setup(&k);
+    assert_eq!(k.mach_msg_send(space, &request(sem_name)), MACH_MSG_SUCCESS);
+    k.audit(&[]).expect("the reply was dropped with its right");
+    teardown(&k, task, sem);
+
+    let k = Kernel::new(
+        Platform::Native,
+        Bugs::one(Some(kobject::Bug::ReplyToKernelPort)),
+    );
+    let (_task, space, sem_name, _reply, _sem) = setup(&k);
+    let f = kobject::catch(|| k.mach_msg_send(space, &request(sem_name))).unwrap_err();
+    assert_eq!(f.invariant, "reply-contract", "{f}");
+}
+
+#[test]
+fn audit_space_labels_checks_one_space_at_any_time() {
+    kobject::outcome::quiet_findings();
+    let k = Kernel::new(
+        Platform::Native,
+        Bugs::one(Some(kobject::Bug::SkipLabelCheck)),
+    );
+    let (_task, space) = k.task_create(IPC_LABEL_NONE).unwrap();
+    k.audit_space_labels(space).expect("an empty space");
+    let sem = k.semaphore_create();
+    k.object_reference(sem);
+    let port = k.convert_lazy_object_to_labeled_port(sem, IPC_LABEL_PLATFORM);
+    k.ipc_object_copyout(space, port, MACH_MSG_TYPE_PORT_SEND, 0);
+    let f = k.audit_space_labels(space).unwrap_err();
+    assert_eq!(f.invariant, "label-contract");
+}

@@ -17,8 +17,11 @@ use crate::harness::{Outcome, Report};
 use crate::params::Params;
 use crate::scenario::{self, Scenario};
 
-/// The artifact format this kobjsim writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+/// The artifact format this kobjsim writes. Version 2 added `params.messages` (the `send`
+/// steps' messages); a version 1 artifact is a version 2 artifact without them, and still reads.
+pub const FORMAT_VERSION: u64 = 2;
+/// The oldest format this kobjsim reads.
+const FORMAT_VERSION_OLDEST: u64 = 1;
 /// Artifacts larger than this are not ours (a schedule is a few kilobytes).
 const ARTIFACT_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Name collisions tried before giving up on a fresh name.
@@ -191,7 +194,7 @@ fn check_version(value: &serde_json::Value) -> Result<(), String> {
         .as_u64()
         .ok_or("corrupt artifact: format_version is not a whole number")?;
     match version {
-        FORMAT_VERSION => Ok(()),
+        FORMAT_VERSION_OLDEST..=FORMAT_VERSION => Ok(()),
         v if v > FORMAT_VERSION => Err(format!(
             "artifact format_version {v} is newer than this kobjsim reads ({FORMAT_VERSION}); \
              update kobjsim"
@@ -210,7 +213,7 @@ mod tests {
         assert!(Artifact::parse("{\"format_version\": 1, \"scen")
             .unwrap_err()
             .contains("truncated"));
-        assert!(Artifact::parse("{\"format_version\": 2}")
+        assert!(Artifact::parse("{\"format_version\": 3}")
             .unwrap_err()
             .contains("newer"));
         assert!(Artifact::parse("{\"format_version\": \"1\"}")

@@ -168,11 +168,13 @@ impl Ctx {
     }
 
     /// The common shape of a scenario: audit the setup, race the workers, tear down.
-    pub fn play(&self, params: &Params, world: World, hands: Vec<Hand>) {
-        let held: Vec<Held> = hands.iter().flat_map(Hand::all).collect();
+    pub fn play(&self, params: &Params, mut world: World, hands: Vec<Hand>) {
+        let mut held: Vec<Held> = hands.iter().flat_map(Hand::all).collect();
+        held.extend(world.held());
         if !self.audit(&held) {
             return;
         }
+        world.messages = params.messages.clone();
         let world = Arc::new(world);
         self.race(&world, hands, &params.programs);
         if !self.failed() {
@@ -183,11 +185,15 @@ impl Ctx {
 
 /// Runs `scenario` once. Must be called inside a shuttle execution (its main task).
 ///
-/// Tracing is always on: the kernel's trace reads `io_references`, a shuttle atomic, so each
-/// traced step is one more scheduling point, and a schedule recorded without tracing would not
-/// replay with it (or the other way round). One instrumentation for every run keeps them equal.
+/// Tracing is always on (it is cheap, and a determinism check compares whole traces). It adds
+/// no scheduling point: the trace reads a plain copy of `io_references`, never the shuttle
+/// atomic, so a traced run schedules exactly like an untraced one.
+///
+/// Every kernel dispatches through the MIG table with the synthetic `MIG_NO_REPLY` routine
+/// ([`crate::msg::mig_table`]); real ids are found the same in it.
 pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs) -> Outcome {
     let mut kernel = Kernel::new(Platform::Shuttle, bugs);
+    kernel.set_static_mig_table(crate::msg::mig_table());
     kernel.enable_trace(actor);
     let ctx = Ctx {
         k: Arc::new(kernel),

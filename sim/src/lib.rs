@@ -4,7 +4,8 @@
 //!
 //! The pieces, in the order a run uses them:
 //! * [`seed`] expands `(seed, iteration)` with ChaCha into scenario parameters and scheduler seeds;
-//! * [`scenario`] is the registry of named workloads and [`world`] the operations they are made of;
+//! * [`scenario`] is the registry of named workloads and [`world`] the operations they are made of,
+//!   [`msg`] the `mach_msg` side of them (the workers' own tasks, messages, replies);
 //! * [`harness`] runs one scenario inside one shuttle execution and reports its first finding;
 //! * [`explore`] drives shuttle's schedulers over blocks of iterations, on one or more jobs;
 //! * [`artifact`] writes and validates the replay files, [`trace`] prints or exports a run;
@@ -15,6 +16,7 @@ pub mod bench;
 pub mod explore;
 pub mod harness;
 pub mod hooks;
+pub mod msg;
 pub mod params;
 pub mod scenario;
 pub mod seed;

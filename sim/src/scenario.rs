@@ -6,15 +6,23 @@
 //! [`Ctx::play`], which audits the setup, races the workers and tears down; `harness::execute`
 //! then audits at quiescence (conservation, then leaks at teardown).
 //!
-//! Message dispatch scenarios (`dispatch-vs-destroy`) come with the MIG server.
+//! Scenarios that send messages give every worker an outbox (`msg.rs`): its own task, a reply
+//! port, and send rights on the scenario's message targets, whose kobject types are fixed per
+//! scenario so that `draw` can pick routine ids the target's conversion accepts.
 
-use kobject::ikot::{IpcKobjectType, IKOT_THREAD_CONTROL, IKOT_THREAD_READ};
-use kobject::kobjects::{THREAD_PORT_CONTROL, THREAD_PORT_READ};
+use kobject::ikot::{
+    IpcKobjectType, IKOT_HOST_PRIV, IKOT_IOKIT_CONNECT, IKOT_MAIN_DEVICE, IKOT_NONE,
+    IKOT_TASK_CONTROL, IKOT_TASK_NAME, IKOT_TASK_READ, IKOT_THREAD_CONTROL, IKOT_THREAD_READ,
+};
+use kobject::kobjects::{
+    TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, THREAD_PORT_CONTROL, THREAD_PORT_READ,
+};
 use kobject::mach::{IpcLabel, IPC_LABEL_DEXT, IPC_LABEL_PLATFORM};
-use kobject::{Held, IpcKobject, IpcPort, Kernel, ObjId};
+use kobject::{Held, IpcKobject, IpcPort, Kernel, ObjId, PortId};
 
 use crate::harness::Ctx;
-use crate::params::{Op, Params, Step, STEPS_MAX, THREADS_MAX};
+use crate::msg::{self, Target};
+use crate::params::{Disp, Op, Params, ReplyTo, Step, STEPS_MAX, THREADS_MAX};
 use crate::seed::ParamRng;
 use crate::world::{self, Hand, KPort, Victim, World};
 
@@ -55,7 +63,8 @@ pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "dealloc-vs-make-send",
         description: "one thread terminates a thread object (its ports are deallocated) while \
-                      others make, copy and release send rights to them",
+                      others make, copy and release send rights to them and send MIG messages \
+                      to them",
         threads_max: THREADS_MAX,
         draw: draw_dealloc_vs_make_send,
         run: run_dealloc_vs_make_send,
@@ -78,8 +87,9 @@ pub static SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "replace-stored-right",
-        description: "threads swap the send right stored in a host slot concurrently \
-                      (host_set_special_port analogue) and release the old one",
+        description: "threads send host_set_special_port_from_user messages, each carrying a \
+                      send right, to the host-priv port: the stored right is replaced through \
+                      MIG dispatch",
         threads_max: THREADS_MAX,
         draw: draw_replace_stored_right,
         run: run_replace_stored_right,
@@ -93,10 +103,20 @@ pub static SCENARIOS: &[Scenario] = &[
         run: run_send_once_notify,
     },
     Scenario {
+        name: "dispatch-vs-destroy",
+        description: "threads send MIG messages to a task's (a thread's, an IOKit user \
+                      client's) ports and drain the replies while one thread terminates the \
+                      task (thread, client); deferred MIG_NO_REPLY replies come from other \
+                      threads",
+        threads_max: THREADS_MAX,
+        draw: draw_dispatch_vs_destroy,
+        run: run_dispatch_vs_destroy,
+    },
+    Scenario {
         name: "mixed",
-        description:
-            "swarm: each thread runs a random program over a random subset of \
-                      operation kinds on shared semaphores, vouchers, a thread port and a host slot",
+        description: "swarm: each thread runs a random program over a random subset of \
+                      operation kinds on shared semaphores, vouchers, a thread port, a host \
+                      slot, IOKit objects and each other's reply ports, with messages",
         threads_max: THREADS_MAX,
         draw: draw_mixed,
         run: run_mixed,
@@ -177,17 +197,36 @@ fn run_lazy_alloc(ctx: &Ctx, params: &Params) {
 
 const SEND_OPS: [Op; 4] = [Op::MakeSend, Op::CopySend, Op::Release, Op::MakeSonce];
 
+/// The message targets of the thread scenarios: the thread's control and read ports.
+const THREAD_TARGETS: [IpcKobjectType; 2] = [IKOT_THREAD_CONTROL, IKOT_THREAD_READ];
+
 fn draw_dealloc_vs_make_send(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
+    let ops = [SEND_OPS.as_slice(), &[Op::Send, Op::Send, Op::Receive]].concat();
     p.programs = (0..threads(rng))
         .map(|_| {
-            let len = rng.between(2, 4);
-            (0..len).map(|_| any_of(rng, &SEND_OPS)).collect()
+            let len = rng.between(2, 5);
+            (0..len).map(|_| any_of(rng, &ops)).collect()
         })
         .collect();
     let at = rng.below(p.programs[0].len() as u32 + 1) as usize;
     p.programs[0].insert(at, Step::new(Op::Terminate, 0));
+    number_messages(rng, &mut p, &THREAD_TARGETS);
     p
+}
+
+/// Gives every `send` step its own message, to a random one of `targets` (kobject types; then
+/// `IKOT_NONE` for each worker's reply port when the scenario has mailboxes).
+fn number_messages(rng: &mut ParamRng, p: &mut Params, targets: &[IpcKobjectType]) {
+    let mut messages = Vec::new();
+    for step in p.programs.iter_mut().flatten() {
+        if step.op == Op::Send {
+            let target = rng.below(targets.len() as u32);
+            step.arg = messages.len() as u32;
+            messages.push(msg::draw_message(rng, target, targets[target as usize]));
+        }
+    }
+    p.messages = messages;
 }
 
 /// The thread's control and read ports, as (`ObjLocked::ports` index, kobject type).
@@ -216,6 +255,7 @@ fn thread_world(
         .map(|_| Hand {
             held: Vec::new(),
             anchors: world.kports.iter().map(|kp| anchor(k, kp)).collect(),
+            outbox: None,
         })
         .collect();
     (world, hands)
@@ -228,9 +268,37 @@ fn anchor(k: &Kernel, kp: &KPort) -> Held {
     }
 }
 
+/// The world's kobject ports as message targets.
+fn kport_targets(world: &World) -> Vec<Target> {
+    world
+        .kports
+        .iter()
+        .map(|kp| Target {
+            port: kp.port,
+            ty: kp.ty,
+        })
+        .collect()
+}
+
+/// Gives every hand an outbox with send rights on `targets`.
+fn give_outboxes(
+    k: &Kernel,
+    world: &mut World,
+    hands: &mut [Hand],
+    targets: &[Target],
+    mail: bool,
+) {
+    let boxes = msg::outboxes(k, world, hands.len(), targets, mail);
+    for (hand, ob) in hands.iter_mut().zip(boxes) {
+        hand.outbox = Some(ob);
+    }
+}
+
 fn run_dealloc_vs_make_send(ctx: &Ctx, params: &Params) {
-    let (mut world, hands) = thread_world(&ctx.k, params.threads(), &THREAD_PORTS);
+    let (mut world, mut hands) = thread_world(&ctx.k, params.threads(), &THREAD_PORTS);
     world.victim = Victim::Thread;
+    let targets = kport_targets(&world);
+    give_outboxes(&ctx.k, &mut world, &mut hands, &targets, false);
     ctx.play(params, world, hands);
 }
 
@@ -261,6 +329,7 @@ fn run_no_senders_vs_rearm(ctx: &Ctx, params: &Params) {
                 .into_iter()
                 .collect(),
             anchors: Vec::new(),
+            outbox: None,
         })
         .collect();
     ctx.play(params, world, hands);
@@ -310,38 +379,142 @@ fn run_subst_once_copyout(ctx: &Ctx, params: &Params) {
 
 // replace-stored-right
 
+/// The msgh_id of `name` in the kernel's table.
+fn routine_id(name: &str) -> i32 {
+    msg::mig_table()
+        .routines()
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no routine {name}"))
+        .msgh_id
+}
+
+/// Every worker sends 1-3 `host_set_special_port_from_user` requests (a send right on its
+/// scratch port in the port descriptor), with or without a reply port, and drains replies.
 fn draw_replace_stored_right(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
-    let workers = threads(rng);
-    p.programs = (0..workers)
-        .map(|_| {
-            let mut program = Vec::new();
-            for _ in 0..rng.between(1, 3) {
-                program.push(Step::new(Op::Convert, rng.below(workers as u32 + 1)));
-                program.push(Step::new(Op::SlotSwap, 0));
+    let id = routine_id("host_set_special_port_from_user");
+    for _ in 0..threads(rng) {
+        let mut program = Vec::new();
+        for _ in 0..rng.between(1, 3) {
+            let reply = if rng.chance(1, 2) {
+                ReplyTo::SendOnce
+            } else {
+                ReplyTo::None
+            };
+            program.push(Step::new(Op::Send, p.messages.len() as u32));
+            p.messages
+                .push(msg::mig_message(0, id, Disp::CopySend, reply));
+            if reply == ReplyTo::SendOnce && rng.chance(1, 2) {
+                program.push(Step::new(Op::Receive, 0));
             }
-            program
-        })
-        .collect();
+        }
+        p.programs.push(program);
+    }
     p
 }
 
-/// A host whose slot starts with a right to its own semaphore; one more semaphore per worker.
+/// A host whose slot starts with a right to a semaphore; each worker a send right on the
+/// host-priv port in its own space.
 fn run_replace_stored_right(ctx: &Ctx, params: &Params) {
     let k = &ctx.k;
     let mut world = World::new();
-    let (host, _, _) = k.host_create();
+    let (host, _, priv_port) = k.host_create();
     world.host = Some(host);
-    world.lazies = (0..=params.threads())
-        .map(|_| k.semaphore_create())
-        .collect();
-    let initial = world::convert(k, &world, world.lazies[params.threads()]);
-    let Some(Held::Send(p)) = initial else {
+    world.permanent.push(host);
+    world.lazies.push(k.semaphore_create());
+    let Some(Held::Send(p)) = world::convert(k, &world, world.lazies[0]) else {
         panic!("convert of a live semaphore made no right");
     };
     let old = k.object_slot_swap(host, IpcPort::Port(p));
     assert_eq!(old, kobject::IP_NULL, "a fresh host slot is empty");
-    ctx.play(params, world, fresh_hands(params));
+    let mut hands = fresh_hands(params);
+    let targets = [Target {
+        port: priv_port,
+        ty: IKOT_HOST_PRIV,
+    }];
+    give_outboxes(k, &mut world, &mut hands, &targets, false);
+    ctx.play(params, world, hands);
+}
+
+// dispatch-vs-destroy
+
+/// The victim's ports workers send to: a task's control, read and name ports, or a thread's
+/// control and read ports.
+const TASK_TARGETS: [IpcKobjectType; 3] = [IKOT_TASK_CONTROL, IKOT_TASK_READ, IKOT_TASK_NAME];
+
+fn draw_dispatch_vs_destroy(rng: &mut ParamRng) -> Params {
+    let mut p = Params::new();
+    let victim = rng.below(3);
+    p.knobs.insert("victim".into(), victim);
+    let ops: &[Op] = if victim == 2 {
+        &[Op::Send, Op::Send, Op::Receive, Op::DeferredReply]
+    } else {
+        &[Op::Send, Op::Send, Op::Receive]
+    };
+    p.programs = (0..threads(rng))
+        .map(|_| {
+            let len = rng.between(2, 6);
+            let mut program: Vec<Step> = (0..len).map(|_| any_of(rng, ops)).collect();
+            if program.iter().all(|s| s.op != Op::Send) {
+                program[0] = Step::new(Op::Send, 0);
+            }
+            program
+        })
+        .collect();
+    let at = rng.below(p.programs[0].len() as u32 + 1) as usize;
+    p.programs[0].insert(at, Step::new(Op::Terminate, 0));
+    let targets: &[IpcKobjectType] = match victim {
+        0 => &TASK_TARGETS,
+        1 => &THREAD_TARGETS,
+        _ => &[IKOT_IOKIT_CONNECT],
+    };
+    number_messages(rng, &mut p, targets);
+    p
+}
+
+/// A victim task (knob `victim` 0), a thread of a task (1) or an IOKit user client (2), two
+/// vouchers for the routines' voucher arguments, and an outbox per worker with send rights on
+/// the victim's ports.
+fn run_dispatch_vs_destroy(ctx: &Ctx, params: &Params) {
+    let k = &ctx.k;
+    let mut world = World::new();
+    let (task, space) = k.task_create(0).expect("task_create");
+    world.task = Some((task, space));
+    let ports: Vec<(PortId, IpcKobjectType)> = match params.knob("victim") {
+        0 => {
+            world.victim = Victim::Task;
+            [TASK_PORT_CONTROL, TASK_PORT_READ, TASK_PORT_NAME]
+                .iter()
+                .zip(TASK_TARGETS)
+                .map(|(&which, ty)| (k.object_port(task, which).id(), ty))
+                .collect()
+        }
+        1 => {
+            let thread = k.thread_create(task);
+            world.thread = Some(thread);
+            world.victim = Victim::Thread;
+            THREAD_PORTS
+                .iter()
+                .map(|&(which, ty)| (k.object_port(thread, which).id(), ty))
+                .collect()
+        }
+        _ => {
+            let (client, port) = k.mig_object_create(IKOT_IOKIT_CONNECT);
+            k.object_reference(client);
+            world.connect = Some((client, port));
+            world.victim = Victim::Client;
+            vec![(port, IKOT_IOKIT_CONNECT)]
+        }
+    };
+    world.vouchers = vec![k.ipc_voucher_create(), k.ipc_voucher_create()];
+    let targets: Vec<Target> = ports
+        .into_iter()
+        .map(|(port, ty)| Target { port, ty })
+        .collect();
+    let mut hands = fresh_hands(params);
+    give_outboxes(k, &mut world, &mut hands, &targets, false);
+    ctx.play(params, world, hands);
 }
 
 // send-once-notify
@@ -378,6 +551,7 @@ fn run_send_once_notify(ctx: &Ctx, params: &Params) {
                     .map(|_| Held::SendOnce(k.task_suspend2(task).id()))
                     .collect(),
                 anchors: Vec::new(),
+                outbox: None,
             }
         })
         .collect();
@@ -386,7 +560,7 @@ fn run_send_once_notify(ctx: &Ctx, params: &Params) {
 
 // mixed
 
-const MIXED_OPS: [Op; 9] = [
+const MIXED_OPS: [Op; 13] = [
     Op::Convert,
     Op::Rearm,
     Op::Release,
@@ -396,6 +570,20 @@ const MIXED_OPS: [Op; 9] = [
     Op::SlotSwap,
     Op::Wrap,
     Op::Copyout,
+    Op::Send,
+    Op::Receive,
+    Op::DeferredReply,
+    Op::Stash,
+];
+
+/// The kobject message targets of `mixed`: the thread's control port, the host-priv port, an
+/// IOKit user client (the synthetic `MIG_NO_REPLY` routine's target) and the main device port;
+/// each worker's reply port follows as an ordinary port.
+const MIXED_TARGETS: [IpcKobjectType; 4] = [
+    IKOT_THREAD_CONTROL,
+    IKOT_HOST_PRIV,
+    IKOT_IOKIT_CONNECT,
+    IKOT_MAIN_DEVICE,
 ];
 
 fn draw_mixed(rng: &mut ParamRng) -> Params {
@@ -403,6 +591,9 @@ fn draw_mixed(rng: &mut ParamRng) -> Params {
     p.knobs.insert("labeled".into(), rng.below(2));
     p.knobs.insert("label".into(), rng.below(2));
     p.programs = (0..threads(rng)).map(|_| swarm_program(rng)).collect();
+    let mut targets = MIXED_TARGETS.to_vec();
+    targets.extend(std::iter::repeat_n(IKOT_NONE, p.threads()));
+    number_messages(rng, &mut p, &targets);
     p
 }
 
@@ -421,14 +612,37 @@ fn swarm_program(rng: &mut ParamRng) -> Vec<Step> {
 }
 
 /// Two lazily ported objects (a semaphore and a voucher, or two labeled semaphores), a host
-/// slot, and a task with a thread whose control port every worker anchors.
+/// slot, a task with a thread whose control port every worker anchors, an IOKit user client and
+/// a main device; every worker has an outbox with send rights on those four kobject ports and
+/// on every other worker's reply port.
 fn run_mixed(ctx: &Ctx, params: &Params) {
     let k = &ctx.k;
-    let (mut world, hands) = thread_world(k, params.threads(), &THREAD_PORTS[..1]);
+    let (mut world, mut hands) = thread_world(k, params.threads(), &THREAD_PORTS[..1]);
     world.label = label_knob(params);
     let second = if world.label.is_some() { 0 } else { 1 };
     world.lazies = vec![lazy_object(k, 0), lazy_object(k, second)];
-    world.host = Some(k.host_create().0);
+    let (host, _, priv_port) = k.host_create();
+    world.host = Some(host);
+    let (connect, connect_port) = k.mig_object_create(IKOT_IOKIT_CONNECT);
+    k.object_reference(connect);
+    world.connect = Some((connect, connect_port));
+    let (device, device_port) = k.mig_object_create(IKOT_MAIN_DEVICE);
+    world.permanent = vec![host, device];
+    let mut targets = kport_targets(&world);
+    targets.push(Target {
+        port: priv_port,
+        ty: IKOT_HOST_PRIV,
+    });
+    targets.push(Target {
+        port: connect_port,
+        ty: IKOT_IOKIT_CONNECT,
+    });
+    targets.push(Target {
+        port: device_port,
+        ty: IKOT_MAIN_DEVICE,
+    });
+    give_outboxes(k, &mut world, &mut hands, &targets, true);
+    k.ipc_port_release_send(IpcPort::Port(device_port));
     ctx.play(params, world, hands);
 }
 

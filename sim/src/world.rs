@@ -14,9 +14,10 @@ use kobject::mach::{
     IpcLabel, IPC_OBJECT_COPYOUT_FLAGS_NONE, KERN_ALREADY_WAITING, KERN_SUCCESS,
     MACH_MSG_TYPE_PORT_SEND, MACH_MSG_TYPE_PORT_SEND_ONCE,
 };
-use kobject::{Bug, Held, IpcKobject, IpcPort, Kernel, ObjId, ObjKind, PortId, SpaceId, IP_NULL};
+use kobject::{Held, IpcKobject, IpcPort, Kernel, ObjId, ObjKind, PortId, SpaceId, IP_NULL};
 
-use crate::params::{Op, Step};
+use crate::msg::{self, Outbox, Target};
+use crate::params::{MsgSpec, Op, Step};
 
 /// A kobject port workers may make send rights on; each worker anchors one right on it, so the
 /// port outlives every use even after its owner deallocates it.
@@ -33,6 +34,9 @@ pub enum Victim {
     None,
     Thread,
     Task,
+    /// The world's IOKit user client: `terminate` is its `clientDied`, which releases the wake
+    /// port and the saved reply right it stores (its port lives until its last send right goes).
+    Client,
 }
 
 /// The shared objects of one run. Built by the main thread before the workers start.
@@ -48,6 +52,19 @@ pub struct World {
     pub thread: Option<ObjId>,
     pub kports: Vec<KPort>,
     pub victim: Victim,
+    /// Ports `send` steps send to (kobject ports, then the workers' reply ports).
+    pub targets: Vec<Target>,
+    /// The messages of the run's `send` steps (`Params::messages`).
+    pub messages: Vec<MsgSpec>,
+    /// The workers' own tasks (one per outbox), terminated at teardown.
+    pub senders: Vec<ObjId>,
+    /// An IOKit user client the synthetic `MIG_NO_REPLY` routine saves reply rights in. The
+    /// world holds a reference on it and a send right to its port until teardown.
+    pub connect: Option<(ObjId, PortId)>,
+    /// Vouchers the workers hold send rights to (for routines' voucher arguments).
+    pub vouchers: Vec<ObjId>,
+    /// Permanent objects (host, main device) whose stored rights teardown releases.
+    pub permanent: Vec<ObjId>,
     /// Set by the first `terminate`, so a second one is a no-op rather than a double terminate.
     terminated: AtomicBool,
 }
@@ -62,8 +79,24 @@ impl World {
             thread: None,
             kports: Vec::new(),
             victim: Victim::None,
+            targets: Vec::new(),
+            messages: Vec::new(),
+            senders: Vec::new(),
+            connect: None,
+            vouchers: Vec::new(),
+            permanent: Vec::new(),
             terminated: AtomicBool::new(false),
         }
+    }
+}
+
+impl World {
+    /// What the world itself holds outside the model until teardown (for the setup audit).
+    pub fn held(&self) -> Vec<Held> {
+        self.connect
+            .iter()
+            .flat_map(|&(o, p)| [Held::Send(p), Held::ObjectRef(o)])
+            .collect()
     }
 }
 
@@ -73,11 +106,13 @@ impl Default for World {
     }
 }
 
-/// The rights one simulated thread holds. `anchors` are only released at the end.
+/// The rights one simulated thread holds. `anchors` are only released at the end; the
+/// `outbox`'s rights live in the worker's own space.
 #[derive(Clone, Debug, Default)]
 pub struct Hand {
     pub held: Vec<Held>,
     pub anchors: Vec<Held>,
+    pub outbox: Option<Outbox>,
 }
 
 impl Hand {
@@ -132,18 +167,11 @@ pub fn release(k: &Kernel, right: Held) {
     }
 }
 
-/// `host_set_special_port`-style replacement of the send right stored in `host`'s slot. The
-/// faithful routine swaps under the object lock; with `replace-stored-right-unlocked` it reads and
-/// writes the slot in two lock holds (CVE-2016-7644), so two callers can release one old right.
+/// `host_set_special_port`-style replacement of the send right stored in `host`'s slot, through
+/// the model's `mig_slot_replace` (which carries `replace-stored-right-unlocked`, CVE-2016-7644:
+/// without the lock two callers can release one old right).
 pub fn set_special_port(k: &Kernel, host: ObjId, right: IpcPort) {
-    let old = if k.bug(Bug::ReplaceStoredRightUnlocked) {
-        let old = k.object_slot_read_unlocked(host);
-        k.object_slot_write_unlocked(host, right);
-        old
-    } else {
-        k.object_slot_swap(host, right)
-    };
-    k.ipc_port_release_send(old);
+    k.mig_slot_replace(host, right);
 }
 
 /// Wraps a copy of a held send right in a subst-once port (`ipc_kobject_alloc_subst_once`).
@@ -181,6 +209,11 @@ pub fn terminate(k: &Kernel, world: &World) {
     match (world.victim, world.thread, world.task) {
         (Victim::Thread, Some(thread), _) => k.thread_terminate(thread),
         (Victim::Task, _, Some((task, _))) => k.task_terminate(task),
+        (Victim::Client, _, _) => {
+            if let Some((client, _)) = world.connect {
+                k.mig_object_slots_drain(client);
+            }
+        }
         _ => {}
     }
 }
@@ -254,6 +287,30 @@ pub fn run_step(k: &Kernel, world: &World, hand: &mut Hand, step: Step) {
             terminate(k, world);
             None
         }
+        Op::Send => {
+            if let (Some(ob), Some(spec)) = (&hand.outbox, world.messages.get(step.arg as usize)) {
+                msg::send(k, world, ob, spec);
+            }
+            None
+        }
+        Op::Receive => {
+            if let Some(ob) = &hand.outbox {
+                msg::receive(k, ob, 1 + step.arg as usize % 2);
+            }
+            None
+        }
+        Op::DeferredReply => {
+            msg::deferred_reply(k, world);
+            None
+        }
+        Op::Stash => {
+            if hand.outbox.is_some() {
+                if let Some(p) = take_send(k, hand, step.arg, false) {
+                    msg::stash(k, hand.outbox.as_mut().expect("checked"), p);
+                }
+            }
+            None
+        }
     };
     hand.held.extend(got);
 }
@@ -271,7 +328,7 @@ fn world_copyout(k: &Kernel, world: &World, hand: &mut Hand, arg: u32) -> Option
     copyout(k, space, wrapper)
 }
 
-/// Releases everything a worker still holds, anchors last.
+/// Releases everything a worker still holds, anchors last, then empties its space.
 pub fn release_all(k: &Kernel, hand: &mut Hand) {
     for right in hand.held.drain(..) {
         release(k, right);
@@ -279,14 +336,36 @@ pub fn release_all(k: &Kernel, hand: &mut Hand) {
     for right in hand.anchors.drain(..) {
         release(k, right);
     }
+    if let Some(ob) = hand.outbox.take() {
+        msg::release(k, &ob);
+    }
 }
 
 /// The main thread's teardown once every worker has joined: the stored right goes, the owners
 /// are destroyed. After it nothing but permanent objects may remain.
 pub fn teardown(k: &Kernel, world: &World) {
+    // The workers' tasks first: their spaces hold rights on everything else.
+    for &task in &world.senders {
+        k.task_terminate(task);
+    }
     if let Some(host) = world.host {
         let old = k.object_slot_swap(host, IP_NULL);
         k.ipc_port_release_send(old);
+    }
+    for &o in world
+        .permanent
+        .iter()
+        .chain(world.connect.iter().map(|c| &c.0))
+    {
+        k.mig_object_slots_drain(o);
+    }
+    if let Some((connect, port)) = world.connect {
+        // The last send right: its no-senders gives the donated reference back.
+        k.ipc_port_release_send(IpcPort::Port(port));
+        k.object_release(connect);
+    }
+    for &v in &world.vouchers {
+        k.object_destroy(v);
     }
     for &o in &world.lazies {
         k.object_destroy(o);
