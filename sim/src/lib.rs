@@ -13,6 +13,7 @@
 
 pub mod artifact;
 pub mod bench;
+pub mod bugbench;
 pub mod explore;
 pub mod harness;
 pub mod hooks;

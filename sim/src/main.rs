@@ -53,6 +53,8 @@ enum Command {
         #[arg(long, value_name = "OUT.json")]
         chrome_trace: Option<PathBuf>,
     },
+    /// How fast each engine finds each injected bug; the faithful model must stay clean.
+    Bugs(BugsArgs),
     /// Schedules per second of each scenario beside a bare-shuttle baseline.
     Bench {
         #[arg(long, default_value_t = 2000)]
@@ -62,6 +64,28 @@ enum Command {
         #[arg(long, default_value = "all")]
         scenario: String,
     },
+}
+
+#[derive(Args)]
+struct BugsArgs {
+    /// Time budget of one attempt (one bug, one engine, one seed), in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Seeds per (bug, engine): 1..=N.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    seeds: u64,
+    /// Attempts run in parallel (OS threads).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=256))]
+    jobs: u64,
+    /// Only these engines (repeatable); default all.
+    #[arg(long = "engine")]
+    engines: Vec<String>,
+    /// Only these bugs (repeatable); default all. The faithful model always runs.
+    #[arg(long = "bug")]
+    bugs: Vec<String>,
+    /// Where bugs.json, bugs.md and bugs.svg go.
+    #[arg(long, default_value = "target/kobjsim-bugs")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -114,6 +138,7 @@ fn main() -> ExitCode {
             seed,
             scenario,
         } => run_bench(iterations, seed, &scenario),
+        Command::Bugs(args) => run_bugs(&args),
     };
     result.unwrap_or_else(|message| {
         eprintln!("kobjsim: {message}");
@@ -361,4 +386,82 @@ fn run_bench(iterations: u64, seed: u64, name: &str) -> Result<ExitCode, String>
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_bugs(args: &BugsArgs) -> Result<ExitCode, String> {
+    use kobjsim::bugbench::{self, Engine};
+    if !(args.seconds > 0.0 && args.seconds.is_finite()) {
+        return Err("--seconds must be a positive number".into());
+    }
+    explore::check_environment()?;
+    let engines: Vec<Engine> = if args.engines.is_empty() {
+        Engine::ALL.to_vec()
+    } else {
+        args.engines
+            .iter()
+            .map(|n| {
+                Engine::ALL
+                    .iter()
+                    .copied()
+                    .find(|e| e.name() == n)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+                        format!("unknown engine {n:?}; valid: {}", names.join(", "))
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut bugs: Vec<Option<Bug>> = vec![None];
+    if args.bugs.is_empty() {
+        bugs.extend(Bug::ALL.iter().copied().map(Some));
+    } else {
+        for n in &args.bugs {
+            bugs.push(Some(parse_bug(Some(n))?.expect("a name")));
+        }
+    }
+    let budget = std::time::Duration::from_secs_f64(args.seconds);
+    let total = engines.len() * bugs.len() * args.seeds as usize;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let attempts = bugbench::run_all(
+        &engines,
+        &bugs,
+        args.seeds,
+        budget,
+        args.jobs as usize,
+        &|a| {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            eprintln!(
+                "[{n}/{total}] {:<30} {:<21} seed {:<3} {}",
+                a.bug.unwrap_or("(faithful)"),
+                a.engine,
+                a.seed,
+                if a.detected {
+                    format!(
+                        "found in {} it, {:.3} s: {}",
+                        a.iterations,
+                        a.seconds,
+                        a.invariant.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    format!("not found ({} it)", a.iterations)
+                }
+            );
+        },
+    );
+    let cells = bugbench::cells(&attempts, &engines, &bugs);
+    println!("{}", bugbench::markdown(&cells, &engines));
+    bugbench::write_reports(&args.out, &attempts, &cells, &engines, budget)?;
+    println!("reports: {}/bugs.{{json,md,svg}}", args.out.display());
+    match bugbench::verdict(&attempts, &bugs, args.seeds) {
+        Ok(()) => {
+            println!("verdict: every bug found in every seed; the faithful model stayed clean");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for p in problems {
+                println!("verdict: {p}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
 }
