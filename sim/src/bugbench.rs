@@ -425,8 +425,8 @@ pub fn svg(cells: &[Cell], engines: &[Engine], budget: Duration) -> String {
             }
         }
     }
+    let mut lx = 20.0;
     for (j, e) in engines.iter().enumerate() {
-        let lx = left + 130.0 * j as f64;
         let _ = write!(
             s,
             r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}">{}</text>"#,
@@ -436,6 +436,7 @@ pub fn svg(cells: &[Cell], engines: &[Engine], budget: Duration) -> String {
             height - 9.0,
             e.name()
         );
+        lx += 30.0 + 6.5 * e.name().len() as f64;
     }
     s.push_str("</svg>\n");
     s

@@ -1,0 +1,37 @@
+# Shared by the fuzz scripts (sourced, not run): the target list and how to call cargo fuzz.
+# Nightly with AddressSanitizer where `rustup toolchain list` shows a nightly, else stable with
+# `-s none`; each mode builds into its own target directory so switching keeps both caches.
+
+FUZZ_TARGETS=(mig_dispatch kobject_lifecycle mig_hash)
+
+fuzz_is_target() {
+  local t
+  for t in "${FUZZ_TARGETS[@]}" empty; do
+    [[ "$t" == "$1" ]] && return 0
+  done
+  return 1
+}
+
+fuzz_setup() {
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    echo "fuzz: cargo-fuzz is missing; installing it (cargo install cargo-fuzz --locked)" >&2
+    cargo install cargo-fuzz --locked
+  fi
+  if [[ "${KOBJSIM_FUZZ_MODE:-}" != "none" ]] && command -v rustup >/dev/null 2>&1 \
+    && rustup toolchain list | grep -q '^nightly'; then
+    FUZZ_CARGO=(cargo +nightly fuzz)
+    FUZZ_FLAGS=(--target-dir target/fuzz-asan)
+    FUZZ_MODE="nightly + AddressSanitizer"
+  else
+    FUZZ_CARGO=(cargo fuzz)
+    FUZZ_FLAGS=(-s none --target-dir target/fuzz-none)
+    FUZZ_MODE="stable, no sanitizer (-s none)"
+  fi
+}
+
+# The dictionary option for a target, if it has one.
+fuzz_dict_args() {
+  if [[ -f "fuzz/$1.dict" ]]; then
+    echo "-dict=fuzz/$1.dict"
+  fi
+}
