@@ -59,7 +59,7 @@ pub fn registered_ops() -> Vec<IpcKobjectOps> {
 }
 
 impl Kernel {
-    fn object(&self, o: ObjId) -> &KObject {
+    pub(crate) fn object(&self, o: ObjId) -> &KObject {
         match self.objects.get(o.0) {
             Ok(obj) => obj,
             Err(_) => Finding::use_after_free(format!("{o} used after its final release")).raise(),

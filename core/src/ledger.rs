@@ -80,6 +80,14 @@ struct Expected {
     refs_extra: u32,
 }
 
+impl Expected {
+    /// Every right owns a reference; so do the kernel's receive right, an armed request and a
+    /// prepared notification.
+    fn refs(&self) -> u32 {
+        self.send + self.send_once + self.receive + self.armed + self.tokens + self.refs_extra
+    }
+}
+
 impl Kernel {
     pub(crate) fn ledger_port_allocated(&self, _p: PortId) {}
 
@@ -170,23 +178,34 @@ impl Kernel {
     /// Checks conservation of rights and references at a quiescent point. `held` lists what the
     /// caller holds outside the model (naked rights a test or driver keeps).
     pub fn audit(&self, held: &[Held]) -> Result<(), Finding> {
-        let mut expected: BTreeMap<PortId, Expected> = BTreeMap::new();
-        let mut objects: BTreeMap<ObjId, u32> = BTreeMap::new();
-        self.audit_spaces(&mut expected)?;
-        self.audit_ports(&mut expected, &mut objects);
-        self.audit_objects(&mut expected, &mut objects);
-        self.audit_held(held, &mut expected, &mut objects);
-        let tokens = self.ledger.state.with(|s| s.tokens.clone());
-        for (p, n) in tokens {
-            expected.entry(p).or_default().tokens += n;
+        let mut t = Tallies::default();
+        let ports = self.live_ports();
+        self.audit_spaces(&mut t)?;
+        let seen = self.audit_ports(&ports, &mut t)?;
+        self.audit_objects(&mut t)?;
+        for h in held {
+            match *h {
+                Held::Send(p) => t.port(p)?.send += 1,
+                Held::SendOnce(p) => t.port(p)?.send_once += 1,
+                Held::Receive(p) => t.port(p)?.receive += 1,
+                Held::PortRef(p) => t.port(p)?.refs_extra += 1,
+                Held::ObjectRef(o) => *t.object(o)? += 1,
+            }
         }
-        for p in self.live_ports() {
-            self.audit_port(p, expected.get(&p).copied().unwrap_or_default())?;
+        for (&p, seen) in ports.iter().zip(&seen) {
+            let e = t.take_port(p);
+            if !seen.balances(&e) {
+                return Err(self.port_mismatch(p, seen, e));
+            }
         }
         for o in self.live_objects() {
-            self.audit_object(o, objects.get(&o).copied().unwrap_or(0))?;
+            let want = t.take_object(o);
+            let refs = self.object_refs(o);
+            if refs != want {
+                return Err(self.object_mismatch(o, refs, want));
+            }
         }
-        Ok(())
+        t.no_dangling_holders()
     }
 
     /// The label contract of one space: no send or send-once right to a labeled port whose
@@ -221,160 +240,137 @@ impl Kernel {
         Ok(())
     }
 
-    fn audit_spaces(&self, expected: &mut BTreeMap<PortId, Expected>) -> Result<(), Finding> {
+    fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
         for space in self.live_spaces() {
             let sg = self.is_write_lock(space);
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
-                self.check_entry_label(&sg, name, entry.ie_bits, p)?;
-                let e = expected.entry(p).or_default();
-                e.send += (entry.ie_bits & IE_BITS_SEND != 0) as u32;
-                e.send_once += (entry.ie_bits & IE_BITS_SEND_ONCE != 0) as u32;
-                e.receive += (entry.ie_bits & IE_BITS_RECEIVE != 0) as u32;
+                let bits = entry.ie_bits;
+                if bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE | IE_BITS_RECEIVE) == 0 {
+                    continue;
+                }
+                self.check_entry_label(&sg, name, bits, p)?;
+                let e = t.port(p)?;
+                e.send += (bits & IE_BITS_SEND != 0) as u32;
+                e.send_once += (bits & IE_BITS_SEND_ONCE != 0) as u32;
+                e.receive += (bits & IE_BITS_RECEIVE != 0) as u32;
             }
         }
         Ok(())
     }
 
-    fn audit_ports(
-        &self,
-        expected: &mut BTreeMap<PortId, Expected>,
-        objects: &mut BTreeMap<ObjId, u32>,
-    ) {
-        for p in self.live_ports() {
+    /// Tallies what each port holds (queued messages, a subst-once target, armed requests and
+    /// donated object references) and snapshots its own counters for the comparison.
+    fn audit_ports(&self, ports: &[PortId], t: &mut Tallies) -> Result<Vec<Seen>, Finding> {
+        let tokens = self.ledger.state.with(|s| s.tokens.clone());
+        let mut seen = Vec::with_capacity(ports.len());
+        for &p in ports {
             let g = self.ip_mq_lock(p);
             for kmsg in &g.ip_messages {
-                count_kmsg_rights(kmsg, expected);
+                count_kmsg_rights(kmsg, t)?;
             }
-            let active = g.ip_active();
+            if let NsRequest::Port(n) = g.ip_nsrequest {
+                t.port(n)?.send_once += 1;
+            }
+            let ty = g.ip_kotype();
+            let armed = g.ip_nsrequest == NsRequest::KobjectArmed;
+            let pending = tokens.get(&p).copied().unwrap_or(0);
             let kernel_received =
                 matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL);
-            let ty = g.ip_kotype();
-            let kobject = g.ip_kobject.value;
-            let armed = g.ip_nsrequest == NsRequest::KobjectArmed;
-            if let NsRequest::Port(n) = g.ip_nsrequest {
-                expected.entry(n).or_default().send_once += 1;
-            }
-            drop(g);
-            let e = expected.entry(p).or_default();
-            e.receive += (active && kernel_received) as u32;
+            let e = t.port(p)?;
+            e.receive += (g.ip_active() && kernel_received) as u32;
             e.armed += armed as u32;
-            match kobject {
-                IpcKobject::Port(t) if ty == IKOT_PORT_SUBST_ONCE => {
-                    expected.entry(t).or_default().send += 1
-                }
-                IpcKobject::Object(o) if ty == IKOT_TIMER => *objects.entry(o).or_default() += 1,
-                IpcKobject::Object(o) if armed && donates_on_arm(ty) => {
-                    *objects.entry(o).or_default() += 1
+            e.tokens += pending;
+            match g.ip_kobject.value {
+                IpcKobject::Port(target) if ty == IKOT_PORT_SUBST_ONCE => t.port(target)?.send += 1,
+                IpcKobject::Object(o) if ty == IKOT_TIMER => *t.object(o)? += 1,
+                // An armed request, or a prepared notification, owns the donated reference.
+                IpcKobject::Object(o) if donates_on_arm(ty) => {
+                    *t.object(o)? += armed as u32 + pending
                 }
                 _ => {}
             }
+            seen.push(Seen {
+                srights: g.ip_srights,
+                sorights: g.ip_sorights,
+                refs: g.refs(),
+                kotype: ty,
+            });
         }
-        // A prepared notification still owns the armed request's donated object reference.
-        let tokens = self.ledger.state.with(|s| s.tokens.clone());
-        for (p, n) in tokens.into_iter().filter(|&(_, n)| n > 0) {
-            let g = self.ip_mq_lock(p);
-            let (ty, kobject) = (g.ip_kotype(), g.ip_kobject.value);
-            drop(g);
-            if let (true, IpcKobject::Object(o)) = (donates_on_arm(ty), kobject) {
-                *objects.entry(o).or_default() += n;
-            }
-        }
+        Ok(seen)
     }
 
-    fn audit_objects(
-        &self,
-        expected: &mut BTreeMap<PortId, Expected>,
-        objects: &mut BTreeMap<ObjId, u32>,
-    ) {
+    fn audit_objects(&self, t: &mut Tallies) -> Result<(), Finding> {
         for o in self.live_objects() {
-            let s = self.object_state(o);
+            let kind = self.object_kind(o);
+            let obj = self.object(o);
+            let s = obj.lock.lock();
             // A timer's creator hands its only reference to the port association
             // (mk_timer_create), which `audit_ports` already counts: no creator reference here.
-            let creator = s.alive && self.object_kind(o) != ObjKind::Timer;
-            *objects.entry(o).or_default() += creator as u32;
+            *t.object(o)? += (s.alive && kind != ObjKind::Timer) as u32;
             if let IpcPort::Port(p) = s.slot {
-                expected.entry(p).or_default().send += 1;
+                t.port(p)?.send += 1;
             }
             if let IpcPort::Port(p) = s.slot_sonce {
-                expected.entry(p).or_default().send_once += 1;
+                t.port(p)?.send_once += 1;
             }
-            if self.object_kind(o) == ObjKind::Thread && s.alive {
-                if let Some(task) = s.owner {
-                    *objects.entry(task).or_default() += 1;
-                }
+            if let (ObjKind::Thread, true, Some(task)) = (kind, s.alive, s.owner) {
+                *t.object(task)? += 1;
             }
         }
+        Ok(())
     }
 
-    fn audit_held(
-        &self,
-        held: &[Held],
-        expected: &mut BTreeMap<PortId, Expected>,
-        objects: &mut BTreeMap<ObjId, u32>,
-    ) {
-        for h in held {
-            match *h {
-                Held::Send(p) => expected.entry(p).or_default().send += 1,
-                Held::SendOnce(p) => expected.entry(p).or_default().send_once += 1,
-                Held::Receive(p) => expected.entry(p).or_default().receive += 1,
-                Held::PortRef(p) => expected.entry(p).or_default().refs_extra += 1,
-                Held::ObjectRef(o) => *objects.entry(o).or_default() += 1,
-            }
-        }
-    }
-
-    fn audit_port(&self, p: PortId, e: Expected) -> Result<(), Finding> {
-        let g = self.ip_mq_lock(p);
-        let refs = g.refs();
-        let want_refs = e.send + e.send_once + e.receive + e.armed + e.tokens + e.refs_extra;
-        let name = ikot_name(g.ip_kotype());
-        let counts = format!(
-            "ip_srights {} (holders {}), ip_sorights {} (holders {}), io_references {} (holders {}: \
-             {} send + {} send-once + {} receive + {} armed + {} pending notification + {} other)",
-            g.ip_srights, e.send, g.ip_sorights, e.send_once, refs, want_refs,
-            e.send, e.send_once, e.receive, e.armed, e.tokens, e.refs_extra
-        );
-        let invariant = if g.ip_srights != e.send {
-            if g.ip_srights > e.send {
+    fn port_mismatch(&self, p: PortId, seen: &Seen, e: Expected) -> Finding {
+        let want_refs = e.refs();
+        let invariant = if seen.srights != e.send {
+            if seen.srights > e.send {
                 "send-right-leak"
             } else {
                 "send-right-overcount"
             }
-        } else if g.ip_sorights != e.send_once {
+        } else if seen.sorights != e.send_once {
             "send-once-right-conservation"
-        } else if refs != want_refs {
-            if refs > want_refs {
-                "reference-leak"
-            } else {
-                "reference-overrelease"
-            }
+        } else if seen.refs > want_refs {
+            "reference-leak"
         } else {
-            return Ok(());
+            "reference-overrelease"
         };
-        Err(Finding::violation(
+        Finding::violation(
             invariant,
-            format!("{p} ({name}): {counts}"),
-        ))
+            format!(
+                "{p} ({}): ip_srights {} (holders {}), ip_sorights {} (holders {}), io_references {} \
+                 (holders {want_refs}: {} send + {} send-once + {} receive + {} armed + {} pending \
+                 notification + {} other)",
+                ikot_name(seen.kotype),
+                seen.srights,
+                e.send,
+                seen.sorights,
+                e.send_once,
+                seen.refs,
+                e.send,
+                e.send_once,
+                e.receive,
+                e.armed,
+                e.tokens,
+                e.refs_extra
+            ),
+        )
     }
 
-    fn audit_object(&self, o: ObjId, want: u32) -> Result<(), Finding> {
-        let refs = self.object_refs(o);
-        if refs == want {
-            return Ok(());
-        }
+    fn object_mismatch(&self, o: ObjId, refs: u32, want: u32) -> Finding {
         let invariant = if refs > want {
             "object-reference-leak"
         } else {
             "object-reference-overrelease"
         };
-        Err(Finding::violation(
+        Finding::violation(
             invariant,
             format!(
                 "{o} ({:?}): {refs} references, holders account for {want}",
                 self.object_kind(o)
             ),
-        ))
+        )
     }
 
     /// Teardown check: with every owner gone, only permanent ports and objects may remain.
@@ -437,43 +433,130 @@ pub(crate) fn donates_on_arm(ty: IpcKobjectType) -> bool {
         .is_some_and(|i| i.no_senders.is_some())
 }
 
-fn count_right(expected: &mut BTreeMap<PortId, Expected>, port: IpcPort, disposition: u32) {
-    let IpcPort::Port(p) = port else { return };
-    let e = expected.entry(p).or_default();
+fn count_right(t: &mut Tallies, port: IpcPort, disposition: u32) -> Result<(), Finding> {
+    let IpcPort::Port(p) = port else {
+        return Ok(());
+    };
+    let e = t.port(p)?;
     match disposition {
         MACH_MSG_TYPE_PORT_SEND => e.send += 1,
         MACH_MSG_TYPE_PORT_SEND_ONCE => e.send_once += 1,
         MACH_MSG_TYPE_PORT_RECEIVE => e.receive += 1,
         _ => {}
     }
+    Ok(())
 }
 
 /// Rights a queued message owns.
-fn count_kmsg_rights(kmsg: &Kmsg, expected: &mut BTreeMap<PortId, Expected>) {
-    count_right(
-        expected,
-        kmsg.msgh_remote_port,
-        mach_msgh_bits_remote(kmsg.msgh_bits),
-    );
-    count_right(
-        expected,
-        kmsg.msgh_local_port,
-        mach_msgh_bits_local(kmsg.msgh_bits),
-    );
-    count_right(
-        expected,
-        kmsg.msgh_voucher_port,
-        mach_msgh_bits_voucher(kmsg.msgh_bits),
-    );
+fn count_kmsg_rights(kmsg: &Kmsg, t: &mut Tallies) -> Result<(), Finding> {
+    let bits = kmsg.msgh_bits;
+    count_right(t, kmsg.msgh_remote_port, mach_msgh_bits_remote(bits))?;
+    count_right(t, kmsg.msgh_local_port, mach_msgh_bits_local(bits))?;
+    count_right(t, kmsg.msgh_voucher_port, mach_msgh_bits_voucher(bits))?;
     for d in &kmsg.body {
         match d {
-            KDescriptor::Port { name, disposition } => count_right(expected, *name, *disposition),
+            KDescriptor::Port { name, disposition } => count_right(t, *name, *disposition)?,
             KDescriptor::OolPorts { ports, disposition } => {
                 for &p in ports {
-                    count_right(expected, p, *disposition);
+                    count_right(t, p, *disposition)?;
                 }
             }
             KDescriptor::Ool { .. } => {}
         }
+    }
+    Ok(())
+}
+
+/// A port's own counters, read once under its lock.
+struct Seen {
+    srights: u32,
+    sorights: u32,
+    refs: u32,
+    kotype: IpcKobjectType,
+}
+
+impl Seen {
+    /// Whether the counters are exactly what the holders account for.
+    fn balances(&self, e: &Expected) -> bool {
+        self.srights == e.send && self.sorights == e.send_once && self.refs == e.refs()
+    }
+}
+
+/// Tallies per arena slot (no map lookups on the fuzzer's hot path). A slot remembers the
+/// generation its holders named: two generations, or a holder of a slot no live port has, is a
+/// dangling holder, a use after free waiting to happen.
+#[derive(Default)]
+struct Tallies {
+    ports: Vec<(u32, Expected)>,
+    objects: Vec<(u32, u32)>,
+}
+
+fn tally_slot<'a, T: Default>(
+    v: &'a mut Vec<(u32, T)>,
+    idx: u32,
+    gen: u32,
+    what: &dyn Fn() -> String,
+) -> Result<&'a mut T, Finding> {
+    let i = idx as usize;
+    if v.len() <= i {
+        v.resize_with(i + 1, || (0, T::default()));
+    }
+    let slot = &mut v[i];
+    if slot.0 == 0 {
+        slot.0 = gen;
+    } else if slot.0 != gen {
+        return Err(Finding::violation(
+            "dangling-holder",
+            format!(
+                "{} is named by holders of two generations ({} and {gen})",
+                what(),
+                slot.0
+            ),
+        ));
+    }
+    Ok(&mut slot.1)
+}
+
+impl Tallies {
+    fn port(&mut self, p: PortId) -> Result<&mut Expected, Finding> {
+        tally_slot(&mut self.ports, p.0.idx, p.0.gen, &|| format!("{p}"))
+    }
+
+    fn object(&mut self, o: ObjId) -> Result<&mut u32, Finding> {
+        tally_slot(&mut self.objects, o.0.idx, o.0.gen, &|| format!("{o}"))
+    }
+
+    /// The tally of a live port, cleared so that what remains afterwards is dangling.
+    fn take_port(&mut self, p: PortId) -> Expected {
+        match self.ports.get_mut(p.0.idx as usize) {
+            Some(slot) if slot.0 == p.0.gen => std::mem::take(slot).1,
+            _ => Expected::default(),
+        }
+    }
+
+    fn take_object(&mut self, o: ObjId) -> u32 {
+        match self.objects.get_mut(o.0.idx as usize) {
+            Some(slot) if slot.0 == o.0.gen => std::mem::take(slot).1,
+            _ => 0,
+        }
+    }
+
+    /// After every live port and object took its tally, any tally left names a freed one.
+    fn no_dangling_holders(&self) -> Result<(), Finding> {
+        if let Some((idx, (gen, e))) = self.ports.iter().enumerate().find(|(_, (g, _))| *g != 0) {
+            return Err(Finding::violation(
+                "dangling-holder",
+                format!(
+                    "port slot {idx} (generation {gen}) is freed, yet holders still name it: {e:?}"
+                ),
+            ));
+        }
+        if let Some((idx, (gen, n))) = self.objects.iter().enumerate().find(|(_, (g, _))| *g != 0) {
+            return Err(Finding::violation(
+                "dangling-holder",
+                format!("object slot {idx} (generation {gen}) is freed, yet {n} holder(s) still name it"),
+            ));
+        }
+        Ok(())
     }
 }
