@@ -9,6 +9,8 @@
 //!   rights and references there must be, and compares them with `ip_srights`, `ip_sorights` and
 //!   `io_references`. Per object it derives the references (creator, donated lazy-port
 //!   references, a thread's hold on its task, a timer port's hold) and compares with the count.
+//!   A holder that names a port or object whose slot was freed (or reused by a newer generation)
+//!   is a `dangling-holder`: a use after free waiting to happen.
 //! * **Events, always on**: a kobject no-senders callback must consume a notification that
 //!   `ipc_notify_no_senders_prepare` produced with `ip_srights` at 0 and the request armed (a
 //!   spoofed or doubled callback is caught here); a lazily allocated kobject publishes exactly one
