@@ -10,7 +10,6 @@
 use crate::ikot::*;
 use crate::ipc_kobject::IpcKobjectOps;
 use crate::ipc_port::*;
-use crate::ipc_space::{IpcEntry, IE_BITS_RECEIVE};
 use crate::kernel::{KObject, Kernel, ObjId, ObjKind, SpaceId};
 use crate::mach::*;
 use crate::outcome::Finding;
@@ -316,26 +315,10 @@ impl Kernel {
     /// Models `mk_timer_create`: a user port received in `space`, upgraded to `IKOT_TIMER`. The
     /// port's association holds the timer's only reference.
     pub fn mk_timer_create(&self, space: SpaceId) -> Option<(MachPortName, PortId)> {
+        let name = self.mach_port_allocate(space).ok()?;
+        let p = self.ipc_entry_lookup(space, name)?.ie_object?;
         let timer = self.object_alloc(ObjKind::Timer, None);
-        let IpcPort::Port(p) = self.ipc_port_alloc_special(space, 0) else {
-            return None;
-        };
-        let name = {
-            let mut sg = self.is_write_lock(space);
-            let name = sg.next_name;
-            sg.next_name += 4;
-            sg.is_table.insert(
-                name,
-                IpcEntry {
-                    ie_object: Some(p),
-                    ie_bits: IE_BITS_RECEIVE,
-                    urefs: 0,
-                },
-            );
-            name
-        };
         let mut g = self.ip_mq_lock(p);
-        g.receiver = Receiver::InSpace { space, name };
         self.ipc_kobject_upgrade_mktimer_locked(&mut g, IpcKobject::Object(timer));
         Some((name, p))
     }
