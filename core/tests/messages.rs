@@ -237,3 +237,198 @@ fn audit_space_labels_checks_one_space_at_any_time() {
     let f = k.audit_space_labels(space).unwrap_err();
     assert_eq!(f.invariant, "label-contract");
 }
+
+/// A task with two ports it receives, a send right and a send-once right to the first.
+struct Rights {
+    task: ObjId,
+    space: SpaceId,
+    recv: MachPortName,
+    recv2: MachPortName,
+    send: MachPortName,
+    sonce: MachPortName,
+}
+
+fn rights(k: &Kernel) -> Rights {
+    let (task, space) = k.task_create(IPC_LABEL_NONE).unwrap();
+    let recv = k.mach_port_allocate(space).unwrap();
+    let recv2 = k.mach_port_allocate(space).unwrap();
+    let port = k.ipc_entry_lookup(space, recv).unwrap().ie_object.unwrap();
+    let send = k.ipc_object_copyout(
+        space,
+        k.ipc_port_make_send_any(port.into()),
+        MACH_MSG_TYPE_PORT_SEND,
+        0,
+    );
+    assert_eq!(
+        send, recv,
+        "a send right to a port the space receives takes the receive right's name"
+    );
+    let sonce = k.ipc_object_copyout(
+        space,
+        k.ipc_port_make_sonce(port.into()),
+        MACH_MSG_TYPE_PORT_SEND_ONCE,
+        0,
+    );
+    Rights {
+        task,
+        space,
+        recv,
+        recv2,
+        send,
+        sonce,
+    }
+}
+
+/// The name that can supply disposition `d` (any name for an invalid one).
+fn name_for(r: &Rights, d: MachMsgTypeName) -> MachPortName {
+    match d {
+        MACH_MSG_TYPE_MOVE_SEND_ONCE => r.sonce,
+        MACH_MSG_TYPE_MOVE_RECEIVE => r.recv2,
+        MACH_MSG_TYPE_MAKE_SEND | MACH_MSG_TYPE_MAKE_SEND_ONCE => r.recv,
+        _ => r.send,
+    }
+}
+
+/// Sends `msg`, checks the result code, drains what arrived on `recv` and audits.
+fn send_and_check(k: &Kernel, r: &Rights, msg: &UserMsg, want: KernReturn, what: &str) {
+    assert_eq!(k.mach_msg_send(r.space, msg), want, "{what}");
+    k.audit(&[]).unwrap_or_else(|f| panic!("{what}: {f}"));
+    while let Ok(m) = k.mach_msg_receive(r.space, r.recv) {
+        for (name, _) in m.descriptors {
+            if name != MACH_PORT_NULL && name != MACH_PORT_DEAD {
+                let _ = k.mach_port_destroy(r.space, name);
+            }
+        }
+    }
+    k.task_terminate(r.task);
+    k.audit_teardown()
+        .unwrap_or_else(|f| panic!("{what}: teardown: {f}"));
+}
+
+#[test]
+fn every_remote_disposition_is_accepted_or_refused_as_xnu_does() {
+    let k = kernel();
+    for d in 0..32u32 {
+        let r = rights(&k);
+        let valid = (MACH_MSG_TYPE_MOVE_SEND..=MACH_MSG_TYPE_MAKE_SEND_ONCE).contains(&d);
+        let msg = UserMsg {
+            msgh_bits: d,
+            msgh_remote_port: name_for(&r, d),
+            ..UserMsg::default()
+        };
+        let want = if valid {
+            MACH_MSG_SUCCESS
+        } else {
+            MACH_SEND_INVALID_HEADER
+        };
+        send_and_check(&k, &r, &msg, want, &format!("remote disposition {d}"));
+    }
+}
+
+#[test]
+fn every_reply_disposition_is_accepted_or_refused_as_xnu_does() {
+    let k = kernel();
+    for d in 0..32u32 {
+        let r = rights(&k);
+        let valid = (MACH_MSG_TYPE_MOVE_SEND..=MACH_MSG_TYPE_MAKE_SEND_ONCE).contains(&d);
+        // The destination is the second port (made sendable), so the reply right is separate.
+        let dest = k
+            .ipc_entry_lookup(r.space, r.recv2)
+            .unwrap()
+            .ie_object
+            .unwrap();
+        let _ = k.ipc_object_copyout(
+            r.space,
+            k.ipc_port_make_send_any(dest.into()),
+            MACH_MSG_TYPE_PORT_SEND,
+            0,
+        );
+        let msg = UserMsg {
+            msgh_bits: mach_msgh_bits_set(MACH_MSG_TYPE_COPY_SEND, d, 0, 0),
+            msgh_remote_port: r.recv2,
+            msgh_local_port: if d == MACH_MSG_TYPE_MOVE_RECEIVE {
+                r.recv
+            } else {
+                name_for(&r, d)
+            },
+            ..UserMsg::default()
+        };
+        let want = if valid {
+            MACH_MSG_SUCCESS
+        } else {
+            MACH_SEND_INVALID_HEADER
+        };
+        send_and_check(&k, &r, &msg, want, &format!("reply disposition {d}"));
+    }
+}
+
+#[test]
+fn every_descriptor_disposition_is_accepted_or_refused_as_xnu_does() {
+    let k = kernel();
+    for d in 0..32u32 {
+        for ool_ports in [false, true] {
+            let r = rights(&k);
+            let valid = (MACH_MSG_TYPE_MOVE_RECEIVE..=MACH_MSG_TYPE_MAKE_SEND_ONCE).contains(&d);
+            let name = name_for(&r, d);
+            let desc = if ool_ports {
+                UserDescriptor::OolPorts {
+                    names: vec![name, MACH_PORT_NULL],
+                    disposition: d,
+                }
+            } else {
+                UserDescriptor::Port {
+                    name,
+                    disposition: d,
+                }
+            };
+            let msg = UserMsg {
+                msgh_bits: MACH_MSG_TYPE_MAKE_SEND | MACH_MSGH_BITS_COMPLEX,
+                msgh_remote_port: r.recv,
+                descriptors: vec![desc],
+                ..UserMsg::default()
+            };
+            let want = if valid {
+                MACH_MSG_SUCCESS
+            } else {
+                MACH_SEND_INVALID_TYPE
+            };
+            send_and_check(
+                &k,
+                &r,
+                &msg,
+                want,
+                &format!("descriptor disposition {d} (ool_ports {ool_ports})"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_name_without_the_right_a_disposition_needs_is_refused_and_nothing_moves() {
+    let k = kernel();
+    let r = rights(&k);
+    let before = k.ipc_entry_lookup(r.space, r.sonce);
+    // MAKE_SEND needs the receive right; the send-once name has none.
+    let msg = UserMsg {
+        msgh_bits: MACH_MSG_TYPE_COPY_SEND | MACH_MSGH_BITS_COMPLEX,
+        msgh_remote_port: r.send,
+        descriptors: vec![UserDescriptor::Port {
+            name: r.sonce,
+            disposition: MACH_MSG_TYPE_MAKE_SEND,
+        }],
+        ..UserMsg::default()
+    };
+    assert_eq!(k.mach_msg_send(r.space, &msg), MACH_SEND_INVALID_RIGHT);
+    assert_eq!(k.ipc_entry_lookup(r.space, r.sonce), before);
+    send_and_check(
+        &k,
+        &r,
+        &UserMsg {
+            msgh_bits: MACH_MSG_TYPE_COPY_SEND,
+            msgh_remote_port: r.send,
+            ..UserMsg::default()
+        },
+        MACH_MSG_SUCCESS,
+        "a plain send afterwards",
+    );
+}
