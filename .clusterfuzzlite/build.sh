@@ -5,7 +5,7 @@
 # Runs from $SRC/kobjsim in the container; a local test sets SRC and OUT (see fuzz/README.md).
 
 cd "$SRC/kobjsim"
-targets=(mig_dispatch kobject_lifecycle mig_hash)
+targets=(mig_dispatch kobject_lifecycle mig_hash sched_race artifact_parse)
 target_dir="$PWD/target/fuzz-cflite"
 for target in "${targets[@]}"; do
   cargo fuzz build -O --target-dir "$target_dir" "$target"

@@ -2,7 +2,7 @@
 # Nightly with AddressSanitizer where `rustup toolchain list` shows a nightly, else stable with
 # `-s none`; each mode builds into its own target directory so switching keeps both caches.
 
-FUZZ_TARGETS=(mig_dispatch kobject_lifecycle mig_hash)
+FUZZ_TARGETS=(mig_dispatch kobject_lifecycle mig_hash sched_race artifact_parse)
 
 fuzz_is_target() {
   local t

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Fuzzes one target, starting from its committed corpus, with the target's dictionary.
 # usage: scripts/fuzz.sh TARGET [SECONDS] [--jobs N]
-#   TARGET   mig_dispatch | kobject_lifecycle | mig_hash | empty
+#   TARGET   mig_dispatch | kobject_lifecycle | mig_hash | sched_race | artifact_parse | empty
 #   SECONDS  stop after this long (default: run until a crash or Ctrl-C)
 #   --jobs N run N fuzzing processes (libFuzzer -fork=N)
 # KOBJSIM_BUG=NAME fuzzes the model with that injected bug; KOBJSIM_FUZZ_MODE=none forces
 # stable without a sanitizer. New inputs go to target/fuzz-corpus/TARGET (the committed corpus
 # is only read). On a crash every crashing input is minimized (scripts/minimize.sh) and saved
-# under corpus/regressions/TARGET/.
+# under corpus/regressions/TARGET/; a sched_race crash is also written as a simulator artifact
+# (target/sched_race-artifacts/) for `kobjsim replay`.
 # Exit status: 0 no crash, 1 a crash (saved), 2 a usage error.
 set -euo pipefail
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 target=""
@@ -76,6 +77,9 @@ for crash in "${crashes[@]}"; do
   saved="$(scripts/minimize.sh "$target" "$crash" || true)"
   if [[ -n "$saved" ]]; then
     echo "fuzz: crash saved as $saved; replay: scripts/replay.sh $saved" >&2
+    if [[ "$target" == sched_race ]]; then
+      cargo run -q --release -p kobjsim -- from-sched-race "$saved" >&2 || true
+    fi
   else
     echo "fuzz: $crash did not replay on stable; kept in $artifacts" >&2
   fi

@@ -5,7 +5,8 @@
 set -euo pipefail
 if [[ $# -lt 1 || "$1" == "-h" || "$1" == "--help" ]]; then
   echo "usage: scripts/replay.sh FILE [--target TARGET] [--bug BUG]" >&2
-  echo "  TARGET: mig_dispatch | kobject_lifecycle | mig_hash (default: from the file's path)" >&2
+  echo "  TARGET: mig_dispatch | kobject_lifecycle | mig_hash | sched_race | artifact_parse" >&2
+  echo "          (default: from the file's path)" >&2
   echo "  BUG: a kobject::Bug name or none (default: a regression's <bug>-- prefix, else \$KOBJSIM_BUG)" >&2
   exit 2
 fi

@@ -1,6 +1,8 @@
 //! Writes every target's seeds into `corpus/<target>/` and the dictionary `fuzz/mig_dispatch.dict`:
 //! `cargo run -p kobject-fuzz --example gen_corpus`. `tests/replay.rs` checks the committed
-//! corpus holds exactly these bytes, so regenerate after changing a seed or an input type.
+//! corpus holds exactly these bytes, so regenerate after changing a seed or an input type. The
+//! seeds made from `corpus/regressions/` (`Target::derived_seeds`) follow those files as they are
+//! when this runs; they are replayed, not compared.
 
 use std::path::PathBuf;
 
@@ -17,10 +19,15 @@ fn main() -> std::io::Result<()> {
         for (name, bytes) in &seeds {
             std::fs::write(dir.join(name), bytes)?;
         }
+        let derived = target.derived_seeds(&root);
+        for (name, bytes) in &derived {
+            std::fs::write(dir.join(name), bytes)?;
+        }
         println!(
-            "{}: {} seeds in {}",
+            "{}: {} seeds and {} made from corpus/regressions in {}",
             target.name(),
             seeds.len(),
+            derived.len(),
             dir.display()
         );
     }

@@ -59,6 +59,15 @@ fn bug_for(args: &Args) -> Result<Bugs, String> {
     kobject_fuzz::parse_bug(&env).map(Bugs::one)
 }
 
+/// The name `--bug` takes for `bugs` (at most one bug is ever selected here).
+fn bug_name(bugs: Bugs) -> &'static str {
+    kobject::Bug::ALL
+        .iter()
+        .copied()
+        .find(|&b| bugs.has(b))
+        .map_or("none", kobject::Bug::name)
+}
+
 fn main() -> ExitCode {
     kobject::outcome::quiet_findings();
     let args = match parse_args() {
@@ -106,6 +115,13 @@ fn main() -> ExitCode {
         }
         Err(finding) => {
             println!("FINDING: {finding}");
+            if target == Target::SchedRace {
+                println!(
+                    "as a simulator artifact: cargo run --release -p kobjsim -- from-sched-race {} --bug {}",
+                    args.file.display(),
+                    bug_name(bugs)
+                );
+            }
             ExitCode::from(1)
         }
     }

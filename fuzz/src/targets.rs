@@ -1,13 +1,20 @@
 //! The targets by name: decode, describe, run and seed each one from raw bytes, for the replay
 //! tests, `scripts/replay.sh` and the corpus generator.
+//!
+//! Findings travel as `kobjsim::Report` (kind, invariant, message as strings): the kobject
+//! targets' `Finding`s convert to it, and the simulator's targets report in it already.
 
 use std::path::Path;
 
 use kobject::{Bug, Bugs, Finding};
+use kobjsim::artifact::Artifact;
+use kobjsim::Report;
 
+use crate::artifact_parse::{run_artifact_parse, seed_variants};
 use crate::kobject_lifecycle::{run_kobject_lifecycle_logged, LifecycleInput};
 use crate::mig_dispatch::{run_mig_dispatch_logged, MigDispatchInput};
 use crate::mig_hash::{run_mig_hash, MigHashInput};
+use crate::sched_race::{self, SchedRaceInput};
 
 /// A fuzz target with a library function behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,20 +22,34 @@ pub enum Target {
     MigDispatch,
     KobjectLifecycle,
     MigHash,
+    SchedRace,
+    ArtifactParse,
 }
 
 /// What a replay saw: the decoded input, one line per step, and the result.
 pub struct Replay {
     pub decoded: String,
     pub log: Vec<String>,
-    pub result: Result<String, Finding>,
+    pub result: Result<String, Report>,
+}
+
+/// A kobject finding as a report (the simulator's `Report::from_finding` also appends the
+/// location of the last panic it silenced, which belongs to simulated runs only).
+pub fn report(finding: Finding) -> Report {
+    Report {
+        kind: finding.kind.name().to_string(),
+        invariant: finding.invariant.to_string(),
+        message: finding.message,
+    }
 }
 
 impl Target {
-    pub const ALL: [Target; 3] = [
+    pub const ALL: [Target; 5] = [
         Target::MigDispatch,
         Target::KobjectLifecycle,
         Target::MigHash,
+        Target::SchedRace,
+        Target::ArtifactParse,
     ];
 
     /// The name of the fuzz target and of its corpus directory.
@@ -37,6 +58,8 @@ impl Target {
             Target::MigDispatch => "mig_dispatch",
             Target::KobjectLifecycle => "kobject_lifecycle",
             Target::MigHash => "mig_hash",
+            Target::SchedRace => "sched_race",
+            Target::ArtifactParse => "artifact_parse",
         }
     }
 
@@ -63,7 +86,7 @@ impl Target {
                 Replay {
                     decoded: format!("{input:#?}"),
                     log,
-                    result: result.map(|s| format!("{s:?}")),
+                    result: result.map(|s| format!("{s:?}")).map_err(report),
                 }
             }
             Target::KobjectLifecycle => {
@@ -72,7 +95,7 @@ impl Target {
                 Replay {
                     decoded: format!("{input:#?}"),
                     log,
-                    result: result.map(|s| format!("{s:?}")),
+                    result: result.map(|s| format!("{s:?}")).map_err(report),
                 }
             }
             Target::MigHash => {
@@ -81,15 +104,26 @@ impl Target {
                 Replay {
                     decoded: format!("{input:#?}"),
                     log,
-                    result: result.map(|s| format!("{s:?}")),
+                    result: result.map(|s| format!("{s:?}")).map_err(report),
                 }
             }
+            Target::SchedRace => replay_sched_race(data, bugs),
+            Target::ArtifactParse => Replay {
+                decoded: String::from_utf8_lossy(data).into_owned(),
+                log,
+                result: run_artifact_parse(data).map(|o| format!("{o:?}")),
+            },
         }
     }
 
     /// Runs `data` without a log: `Err` is the finding.
-    pub fn run(self, data: &[u8], bugs: Bugs) -> Result<(), Finding> {
-        self.replay(data, bugs).result.map(|_| ())
+    pub fn run(self, data: &[u8], bugs: Bugs) -> Result<(), Report> {
+        match self {
+            // The fuzz targets' own path, without the trace a replay prints.
+            Target::SchedRace => sched_race::run_sched_race(data, bugs).map(|_| ()),
+            Target::ArtifactParse => run_artifact_parse(data).map(|_| ()),
+            _ => self.replay(data, bugs).result.map(|_| ()),
+        }
     }
 
     /// The committed seeds as `(file name, bytes)`.
@@ -107,7 +141,111 @@ impl Target {
                 .into_iter()
                 .map(|(name, input)| (name, input.to_bytes()))
                 .collect(),
+            Target::SchedRace => sched_race::seeds()
+                .into_iter()
+                .map(|(name, input)| (name, input.to_bytes()))
+                .collect(),
+            Target::ArtifactParse => Vec::new(),
         }
+    }
+
+    /// Seeds made from the files under `corpus/` (`corpus_root`) as they are now, as
+    /// `(file name, bytes)`: for `sched_race`, every simulator regression artifact turned into
+    /// the input that takes its schedule (`sim-<stem>`); for `artifact_parse`, every artifact
+    /// (and every `sched_race` regression written out as one) with damaged copies
+    /// (`<stem>[.<damage>]`). The generator writes them; since they follow files that come and
+    /// go, the tests replay them but do not require them to match.
+    pub fn derived_seeds(self, corpus_root: &Path) -> Vec<(String, Vec<u8>)> {
+        match self {
+            Target::SchedRace => sim_artifacts(corpus_root)
+                .into_iter()
+                .filter_map(|(stem, text)| {
+                    let loaded = Artifact::parse(&text).ok()?;
+                    let input = sched_race::from_artifact(&loaded)?;
+                    Some((format!("sim-{stem}"), input.to_bytes()))
+                })
+                .collect(),
+            Target::ArtifactParse => {
+                let mut texts = sim_artifacts(corpus_root);
+                texts.extend(sched_race_artifacts(corpus_root));
+                texts
+                    .iter()
+                    .flat_map(|(stem, text)| {
+                        seed_variants(text).into_iter().map(move |(suffix, bytes)| {
+                            let name = match suffix {
+                                "" => stem.clone(),
+                                s => format!("{stem}.{s}"),
+                            };
+                            (name, bytes)
+                        })
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `(stem, text)` of every artifact under `corpus/regressions/sim/`, sorted by name.
+fn sim_artifacts(corpus_root: &Path) -> Vec<(String, String)> {
+    let dir = corpus_root.join("regressions").join("sim");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            Some((stem, std::fs::read_to_string(&p).ok()?))
+        })
+        .collect()
+}
+
+/// Every `sched_race` regression, written out as the artifact `kobjsim from-sched-race` makes.
+fn sched_race_artifacts(corpus_root: &Path) -> Vec<(String, String)> {
+    let dir = corpus_root.join("regressions").join("sched_race");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            let bug = regression_bug(&name).ok()?;
+            let artifact = sched_race::to_artifact(&std::fs::read(&p).ok()?, bug).ok()?;
+            let text = serde_json::to_string_pretty(&artifact).ok()?;
+            Some((format!("sched-race-{name}"), text + "\n"))
+        })
+        .collect()
+}
+
+/// Replays a `sched_race` input: its decoded header and parameters, the interleaving step by
+/// step, and the finding.
+fn replay_sched_race(data: &[u8], bugs: Bugs) -> Replay {
+    let input = SchedRaceInput::from_bytes(data);
+    let (run, stats) = sched_race::execute(&input, bugs);
+    let params = serde_json::to_string_pretty(&input.params()).unwrap_or_default();
+    let decoded = format!("{}\nparams: {params}", input.describe());
+    let trace = kobjsim::trace::text(&run.outcome.trace, run.outcome.finding.as_ref());
+    let log = trace.lines().map(str::to_string).collect();
+    let result = match run.outcome.finding {
+        None => Ok(format!("{stats:?}")),
+        Some((_, r)) => Err(Report {
+            message: format!("{}: {}", input.describe(), r.message),
+            ..r
+        }),
+    };
+    Replay {
+        decoded,
+        log,
+        result,
     }
 }
 

@@ -8,18 +8,22 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use kobject::Bug;
+use kobject::{Bug, Bugs};
 use serde::{Deserialize, Serialize};
 use shuttle::scheduler::Schedule;
 
 use crate::explore::{self, Plan, SchedulerKind, Violation};
+use crate::fuzzing::sched_race::{self, SchedRaceInput};
 use crate::harness::{Outcome, Report};
 use crate::params::Params;
 use crate::scenario::{self, Scenario};
 
 /// The artifact format this kobjsim writes. Version 2 added `params.messages` (the `send`
 /// steps' messages); a version 1 artifact is a version 2 artifact without them, and still reads.
-pub const FORMAT_VERSION: u64 = 2;
+/// Version 3 added scheduler `sched_race` with its `fuzz_input`; older artifacts still read.
+pub const FORMAT_VERSION: u64 = 3;
+/// The `scheduler` of an artifact written from a `sched_race` fuzz input.
+pub const SCHED_RACE_SCHEDULER: &str = "sched_race";
 /// The oldest format this kobjsim reads.
 const FORMAT_VERSION_OLDEST: u64 = 1;
 /// Artifacts larger than this are not ours (a schedule is a few kilobytes).
@@ -43,6 +47,10 @@ pub struct Artifact {
     pub bug: Option<String>,
     /// What the recorded run found.
     pub finding: Report,
+    /// For scheduler `sched_race`: the fuzz input (hex) the schedule came from, so a replay whose
+    /// schedule no longer fits the model re-runs the input instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuzz_input: Option<String>,
 }
 
 /// A validated artifact, resolved against this build.
@@ -52,6 +60,8 @@ pub struct Loaded {
     pub scenario: &'static Scenario,
     pub bug: Option<Bug>,
     pub schedule: Schedule,
+    /// The decoded `fuzz_input` of a `sched_race` artifact.
+    pub fuzz_input: Option<SchedRaceInput>,
 }
 
 impl Loaded {
@@ -74,6 +84,12 @@ impl Loaded {
         let a = &self.artifact;
         match explore::replay(self.scenario, &a.params, self.bug, self.schedule.clone()) {
             Ok(outcome) => (outcome, None),
+            Err(why) if self.fuzz_input.is_some() => {
+                let input = self.fuzz_input.as_ref().expect("checked");
+                let (run, _) = sched_race::execute(input, Bugs::one(self.bug));
+                let note = format!("{why}; re-ran its sched_race input instead");
+                (run.outcome, Some(note))
+            }
             Err(why) => {
                 let (reached, outcome) = explore::rerun(&self.plan(), a.iteration);
                 let note = format!(
@@ -99,6 +115,7 @@ impl Artifact {
             schedule: violation.schedule.clone(),
             bug: plan.bug.map(|b| b.name().to_string()),
             finding: violation.report.clone(),
+            fuzz_input: None,
         }
     }
 
@@ -107,8 +124,12 @@ impl Artifact {
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         text.push('\n');
+        let from = match self.scheduler.as_str() {
+            SCHED_RACE_SCHEDULER => "sched_race-",
+            _ => "",
+        };
         let stem = format!(
-            "{}-{}-seed{}-iter{}",
+            "{from}{}-{}-seed{}-iter{}",
             self.scenario,
             self.bug.as_deref().unwrap_or("faithful"),
             self.seed,
@@ -172,19 +193,78 @@ impl Artifact {
                 Some(Bug::from_name(name).ok_or_else(|| format!("unknown bug {name:?}"))?)
             }
         };
-        SchedulerKind::from_name(&self.scheduler)
-            .ok_or_else(|| format!("unknown scheduler {:?}", self.scheduler))?;
         self.params
             .validate(scenario.threads_max)
             .map_err(|e| format!("parameters out of bounds for {}: {e}", scenario.name))?;
+        let fuzz_input = self.resolve_fuzz_input(scenario)?;
         let schedule = explore::decode_schedule(&self.schedule)?;
         Ok(Loaded {
             artifact: self,
             scenario,
             bug,
             schedule,
+            fuzz_input,
         })
     }
+
+    /// A `sched_race` artifact carries its input, which must name the same run; any other
+    /// artifact names one of the simulator's schedulers and carries none.
+    fn resolve_fuzz_input(&self, scenario: &Scenario) -> Result<Option<SchedRaceInput>, String> {
+        if self.scheduler != SCHED_RACE_SCHEDULER {
+            SchedulerKind::from_name(&self.scheduler)
+                .ok_or_else(|| format!("unknown scheduler {:?}", self.scheduler))?;
+            return match self.fuzz_input {
+                None => Ok(None),
+                Some(_) => Err(format!(
+                    "fuzz_input in an artifact of scheduler {:?}",
+                    self.scheduler
+                )),
+            };
+        }
+        let hex = self
+            .fuzz_input
+            .as_deref()
+            .ok_or("a sched_race artifact without its fuzz_input")?;
+        let input = SchedRaceInput::from_bytes(&hex_decode(hex)?);
+        let same_run = input.scenario.name == scenario.name
+            && input.seed == self.seed
+            && input.iteration == self.iteration;
+        if !same_run {
+            return Err(format!(
+                "fuzz_input is {}, not this artifact's run",
+                input.describe()
+            ));
+        }
+        if input.params() != self.params {
+            return Err("params differ from the fuzz_input's parameter draw".into());
+        }
+        Ok(Some(input))
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes of hex text (either case, no separators).
+pub fn hex_decode(text: &str) -> Result<Vec<u8>, String> {
+    if text.len() % 2 != 0 {
+        return Err("fuzz_input: odd number of hex digits".into());
+    }
+    // from_str_radix alone would take a sign ("+f").
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("fuzz_input is not hex".into());
+    }
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| "fuzz_input is not hex".to_string())
+        })
+        .collect()
 }
 
 fn check_version(value: &serde_json::Value) -> Result<(), String> {
@@ -213,7 +293,7 @@ mod tests {
         assert!(Artifact::parse("{\"format_version\": 1, \"scen")
             .unwrap_err()
             .contains("truncated"));
-        assert!(Artifact::parse("{\"format_version\": 3}")
+        assert!(Artifact::parse("{\"format_version\": 4}")
             .unwrap_err()
             .contains("newer"));
         assert!(Artifact::parse("{\"format_version\": \"1\"}")

@@ -18,9 +18,19 @@ use kobject::{Bug, Bugs};
 use serde::Serialize;
 
 use crate::explore::{self, Budget, Plan, SchedulerKind};
+use crate::fuzzing::mig_dispatch::{run_mig_dispatch, MigDispatchInput};
+use crate::fuzzing::sched_race::{run_sched_race, HEADER_BYTES};
 use crate::harness;
 use crate::scenario::SCENARIOS;
-use crate::seed::ParamRng;
+use crate::seed::{InputRng, ParamRng};
+
+/// Where the `mig-dispatch` engine finds the committed seeds, relative to the current
+/// directory (the repository root); skipped when absent.
+pub const MIG_DISPATCH_CORPUS: &str = "corpus/mig_dispatch";
+/// Longest random `mig_dispatch` input: 32 actions of up to about 30 bytes.
+const MIG_DISPATCH_INPUT_BYTES_MAX: usize = 1024;
+/// Longest random run of `sched_race` choice bytes (the fallback stream makes the rest).
+const SCHED_RACE_CHOICES_MAX: usize = 512;
 
 /// A detection engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -31,6 +41,12 @@ pub enum Engine {
     /// Plain shuttle (`Runner` + `RandomScheduler`, what `shuttle::check_random` runs) over the
     /// same scenarios, without kobjsim's blocks, PCT or recording: the baseline column.
     ShuttleCheckRandom,
+    /// The `mig_dispatch` fuzz target's function in-process without coverage guidance: the
+    /// committed corpus, then random inputs decoded by `arbitrary`.
+    MigDispatch,
+    /// The `sched_race` fuzz target's function in-process: random byte strings (scenario,
+    /// parameter draw and every scheduling choice).
+    SchedRace,
     /// The proptest state machine of the port layer against its reference model.
     Proptest,
 }
@@ -41,6 +57,8 @@ impl Engine {
         Engine::SimPct,
         Engine::SimDfs,
         Engine::ShuttleCheckRandom,
+        Engine::MigDispatch,
+        Engine::SchedRace,
         Engine::Proptest,
     ];
 
@@ -50,6 +68,8 @@ impl Engine {
             Engine::SimPct => "sim-pct",
             Engine::SimDfs => "sim-dfs",
             Engine::ShuttleCheckRandom => "shuttle-check-random",
+            Engine::MigDispatch => "mig-dispatch",
+            Engine::SchedRace => "sched-race",
             Engine::Proptest => "proptest",
         }
     }
@@ -82,6 +102,8 @@ pub fn attempt(engine: Engine, bug: Option<Bug>, seed: u64, budget: Duration) ->
         Engine::SimPct => sim_engine(SchedulerKind::Pct, bug, seed, deadline),
         Engine::SimDfs => sim_engine(SchedulerKind::Dfs, bug, seed, deadline),
         Engine::ShuttleCheckRandom => check_random_engine(bug, seed, deadline),
+        Engine::MigDispatch => mig_dispatch_engine(bug, seed, deadline),
+        Engine::SchedRace => sched_race_engine(bug, seed, deadline),
         Engine::Proptest => proptest_engine(bug, seed, deadline),
     };
     Attempt {
@@ -161,7 +183,10 @@ fn check_random_engine(bug: Option<Bug>, seed: u64, deadline: Instant) -> (u64, 
             };
             let scheduler = shuttle::scheduler::RandomScheduler::new_from_seed(base, 64);
             let runner = shuttle::Runner::new(scheduler, explore::shuttle_config());
-            let result = panic::catch_unwind(AssertUnwindSafe(|| runner.run(body)));
+            // The finding's panic is expected: keep its backtrace off the terminal.
+            let result = crate::hooks::quietly(|| {
+                panic::catch_unwind(AssertUnwindSafe(|| runner.run(body)))
+            });
             let ran = counter.load(Ordering::Relaxed);
             let found = first.lock().unwrap_or_else(|e| e.into_inner()).take();
             if result.is_err() {
@@ -174,6 +199,66 @@ fn check_random_engine(bug: Option<Bug>, seed: u64, deadline: Instant) -> (u64, 
         }
     }
     unreachable!()
+}
+
+/// The committed `mig_dispatch` seeds under [`MIG_DISPATCH_CORPUS`], in name order (none when
+/// the directory is not there).
+fn mig_dispatch_seeds() -> Vec<Vec<u8>> {
+    let Ok(entries) = std::fs::read_dir(MIG_DISPATCH_CORPUS) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+}
+
+/// `mig_dispatch` without coverage guidance: the committed seeds first, then random inputs.
+fn mig_dispatch_engine(bug: Option<Bug>, seed: u64, deadline: Instant) -> (u64, Found) {
+    let bugs = Bugs::one(bug);
+    let run = |data: &[u8]| -> Found {
+        let input = MigDispatchInput::from_bytes(data);
+        let result = crate::hooks::quietly(|| run_mig_dispatch(&input, bugs));
+        result
+            .err()
+            .map(|f| format!("{}/{}", f.kind.name(), f.invariant))
+    };
+    let mut total = 0;
+    for data in mig_dispatch_seeds() {
+        if Instant::now() >= deadline {
+            return (total, None);
+        }
+        total += 1;
+        if let Some(found) = run(&data) {
+            return (total, Some(found));
+        }
+    }
+    let mut rng = InputRng::new(seed);
+    while Instant::now() < deadline {
+        total += 1;
+        if let Some(found) = run(&rng.bytes(MIG_DISPATCH_INPUT_BYTES_MAX)) {
+            return (total, Some(found));
+        }
+    }
+    (total, None)
+}
+
+/// `sched_race` without coverage guidance: random scenario, parameter draw and choices.
+fn sched_race_engine(bug: Option<Bug>, seed: u64, deadline: Instant) -> (u64, Found) {
+    let bugs = Bugs::one(bug);
+    let mut rng = InputRng::new(seed);
+    let mut total = 0;
+    while Instant::now() < deadline {
+        total += 1;
+        let mut data = rng.exactly(HEADER_BYTES);
+        data.extend(rng.bytes(SCHED_RACE_CHOICES_MAX));
+        if let Err(report) = run_sched_race(&data, bugs) {
+            return (total, Some(format!("{}/{}", report.kind, report.invariant)));
+        }
+    }
+    (total, None)
 }
 
 /// The proptest state machine, in chunks of cases with fresh seeds.

@@ -29,6 +29,7 @@ use shuttle::scheduler::{
 use shuttle::{Config, FailurePersistence, MaxSteps, Runner};
 use shuttle_engine::scheduler::serialization::{deserialize_schedule, serialize_schedule};
 
+use crate::fuzzing::sched_race::ByteScheduler;
 use crate::harness::{self, Outcome, Report};
 use crate::params::Params;
 use crate::scenario::Scenario;
@@ -248,6 +249,8 @@ enum Inner {
     Pct(PctScheduler),
     Dfs(DfsScheduler),
     Replay(ReplayScheduler),
+    /// A `sched_race` fuzz input's bytes.
+    Bytes(Box<ByteScheduler>),
 }
 
 impl Inner {
@@ -257,6 +260,7 @@ impl Inner {
             Inner::Pct(s) => s,
             Inner::Dfs(s) => s,
             Inner::Replay(s) => s,
+            Inner::Bytes(s) => s.as_mut(),
         }
     }
 }
@@ -612,14 +616,22 @@ fn divergence(iteration: u64, step: usize, first: &str, second: &str) -> Diverge
     }
 }
 
-/// Replays one execution of `scenario` with `params` along `schedule`. `Err` when the schedule
-/// does not fit the run (an edited artifact, or a model that changed since it was recorded).
-pub fn replay(
+/// What a single execution under one scheduler saw.
+struct Single {
+    /// `None` when shuttle failed before the scenario returned (see `shuttle_failure`).
+    outcome: Option<Outcome>,
+    shuttle_failure: Option<String>,
+    schedule: Schedule,
+    steps: u64,
+}
+
+/// Runs `scenario` with `params` once under `inner`, recording the schedule it took.
+fn execute_single(
+    inner: Inner,
     scenario: &'static Scenario,
     params: &Params,
-    bug: Option<Bug>,
-    schedule: Schedule,
-) -> Result<Outcome, String> {
+    bugs: Bugs,
+) -> Single {
     crate::hooks::install();
     let outcome = Arc::new(Mutex::new(None));
     let (slot, params) = (Arc::clone(&outcome), params.clone());
@@ -630,18 +642,35 @@ pub fn replay(
         stop_at: Arc::new(AtomicU64::new(u64::MAX)),
         deadline: None,
     };
-    // A schedule that does not fit must stop the execution, not panic inside whichever simulated
-    // thread happens to be switching: there `kobject::catch` would take it for a model bug.
-    let mut replayer = ReplayScheduler::new_from_schedule(schedule);
-    replayer.set_allow_incomplete();
-    let inner = Inner::Replay(replayer);
     let run = run_executions(inner, gate, false, move |_| {
-        let result = harness::execute(scenario, &params, Bugs::one(bug));
+        let result = harness::execute(scenario, &params, bugs);
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         true
     });
     let recorded = outcome.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match (run.shuttle_failure, recorded) {
+    assert!(run.executed <= 1, "a single execution ran {}", run.executed);
+    Single {
+        outcome: recorded,
+        shuttle_failure: run.shuttle_failure,
+        schedule: run.last_schedule,
+        steps: run.steps,
+    }
+}
+
+/// Replays one execution of `scenario` with `params` along `schedule`. `Err` when the schedule
+/// does not fit the run (an edited artifact, or a model that changed since it was recorded).
+pub fn replay(
+    scenario: &'static Scenario,
+    params: &Params,
+    bug: Option<Bug>,
+    schedule: Schedule,
+) -> Result<Outcome, String> {
+    // A schedule that does not fit must stop the execution, not panic inside whichever simulated
+    // thread happens to be switching: there `kobject::catch` would take it for a model bug.
+    let mut replayer = ReplayScheduler::new_from_schedule(schedule);
+    replayer.set_allow_incomplete();
+    let run = execute_single(Inner::Replay(replayer), scenario, params, Bugs::one(bug));
+    match (run.shuttle_failure, run.outcome) {
         (Some(message), _) => match shuttle_report(message) {
             report if report.kind == "harness" => {
                 // shuttle's message goes on to dump every runnable task; the first clause says it.
@@ -665,6 +694,47 @@ pub fn replay(
              a thread that could not run)"
                 .into(),
         ),
+    }
+}
+
+/// One execution under a [`ByteScheduler`]: what it found and the schedule it took.
+#[derive(Clone, Debug)]
+pub struct ByteRun {
+    /// A deadlock or the step bound is a finding like any other here; so is any other failure
+    /// of shuttle's, which would be a bug of the byte scheduler itself (kind `harness`).
+    pub outcome: Outcome,
+    /// shuttle's schedule string, which `kobjsim replay` replays without the bytes.
+    pub schedule: String,
+    /// Scheduling decisions taken.
+    pub steps: u64,
+}
+
+/// Runs `scenario` with `params` once, every scheduling choice made by `scheduler`.
+pub fn execute_bytes(
+    scenario: &'static Scenario,
+    params: &Params,
+    bugs: Bugs,
+    scheduler: ByteScheduler,
+) -> ByteRun {
+    let run = execute_single(Inner::Bytes(Box::new(scheduler)), scenario, params, bugs);
+    let outcome = match (run.shuttle_failure, run.outcome) {
+        (Some(message), _) => Outcome {
+            finding: Some((u32::MAX, shuttle_report(message))),
+            trace: Vec::new(),
+        },
+        (None, Some(outcome)) => outcome,
+        (None, None) => Outcome {
+            finding: Some((
+                u32::MAX,
+                shuttle_report("the byte scheduler ran no execution".into()),
+            )),
+            trace: Vec::new(),
+        },
+    };
+    ByteRun {
+        outcome,
+        schedule: encode_schedule(&run.schedule),
+        steps: run.steps,
     }
 }
 

@@ -9,12 +9,15 @@
 //! * [`harness`] runs one scenario inside one shuttle execution and reports its first finding;
 //! * [`explore`] drives shuttle's schedulers over blocks of iterations, on one or more jobs;
 //! * [`artifact`] writes and validates the replay files, [`trace`] prints or exports a run;
-//! * [`hooks`] keeps expected panics (findings) off the terminal, [`bench`] measures throughput.
+//! * [`hooks`] keeps expected panics (findings) off the terminal, [`bench`] measures throughput;
+//! * [`fuzzing`] holds the plain functions of the fuzz targets the simulator also runs
+//!   (`mig_dispatch`, `sched_race`, `artifact_parse`), [`bugbench`] the known-bug benchmark.
 
 pub mod artifact;
 pub mod bench;
 pub mod bugbench;
 pub mod explore;
+pub mod fuzzing;
 pub mod harness;
 pub mod hooks;
 pub mod msg;

@@ -1,4 +1,5 @@
-//! The `kobjsim` command line: list, run, replay and bench.
+//! The `kobjsim` command line: list, run, replay, bench, bugs, and from-sched-race (a fuzz
+//! input into a replayable artifact).
 //!
 //! Exit codes: 0 when no violation was seen, 1 when one was (or a determinism check diverged),
 //! 2 for bad usage or input (clap's own errors included). The wall clock is read here only, for
@@ -55,6 +56,18 @@ enum Command {
     },
     /// How fast each engine finds each injected bug; the faithful model must stay clean.
     Bugs(BugsArgs),
+    /// Run a sched_race fuzz input and write what it finds as an artifact for `kobjsim replay`.
+    /// Exit 0 when an artifact was written, 1 when the input runs clean (nothing to write).
+    FromSchedRace {
+        file: PathBuf,
+        /// The injected bug; default: the file name's `<bug>--` prefix (as in
+        /// corpus/regressions/), else $KOBJSIM_BUG, else none.
+        #[arg(long)]
+        bug: Option<String>,
+        /// Where the artifact goes.
+        #[arg(long, default_value = "target/sched_race-artifacts")]
+        out: PathBuf,
+    },
     /// Schedules per second of each scenario beside a bare-shuttle baseline.
     Bench {
         #[arg(long, default_value_t = 2000)]
@@ -139,6 +152,7 @@ fn main() -> ExitCode {
             scenario,
         } => run_bench(iterations, seed, &scenario),
         Command::Bugs(args) => run_bugs(&args),
+        Command::FromSchedRace { file, bug, out } => from_sched_race(&file, bug.as_deref(), &out),
     };
     result.unwrap_or_else(|message| {
         eprintln!("kobjsim: {message}");
@@ -464,4 +478,48 @@ fn run_bugs(args: &BugsArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// The bug a fuzz input ran with: `--bug`, else its file name's `<bug>--` prefix, else
+/// `$KOBJSIM_BUG`; `none` or empty is the faithful model.
+fn fuzz_input_bug(file: &Path, bug: Option<&str>) -> Result<Option<Bug>, String> {
+    let prefix = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once("--"))
+        .map(|(bug, _)| bug.to_string());
+    let name = match (bug, prefix) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(prefix)) => prefix,
+        (None, None) => std::env::var("KOBJSIM_BUG").unwrap_or_default(),
+    };
+    match name.trim() {
+        "" | "none" => Ok(None),
+        name => parse_bug(Some(name)),
+    }
+}
+
+fn from_sched_race(file: &Path, bug: Option<&str>, out: &Path) -> Result<ExitCode, String> {
+    use kobjsim::fuzzing::sched_race;
+    let bug = fuzz_input_bug(file, bug)?;
+    let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let artifact = match sched_race::to_artifact(&data, bug) {
+        Ok(artifact) => artifact,
+        Err(clean) => {
+            println!("{}: {clean}", file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    println!(
+        "{}: {} seed {} iteration {} bug {}: {}",
+        file.display(),
+        artifact.scenario,
+        artifact.seed,
+        artifact.iteration,
+        bug.map_or("none", Bug::name),
+        artifact.finding
+    );
+    let path = artifact.write_fresh(out)?;
+    println!("replay: kobjsim replay {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }

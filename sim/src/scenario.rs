@@ -44,6 +44,15 @@ impl std::fmt::Debug for Scenario {
     }
 }
 
+/// Scenarios are registered once each, by name.
+impl PartialEq for Scenario {
+    fn eq(&self, other: &Scenario) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Scenario {}
+
 pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "lazy-alloc-race",

@@ -1,5 +1,6 @@
 //! Seed expansion: a user's `--seed` becomes independent ChaCha streams, one per iteration (the
-//! scenario parameters) and one per block (the scheduler's seed).
+//! scenario parameters), one per block (the scheduler's seed) and, for a `sched_race` input whose
+//! choice bytes ran out, one per input (the remaining scheduling choices).
 //!
 //! ChaCha is specified bit for bit, so a seed means the same run on every machine and with every
 //! `--jobs`; the domain word keeps the parameter and scheduler streams from ever overlapping.
@@ -13,6 +14,8 @@ use rand_chacha::ChaCha8Rng;
 enum Domain {
     Params = 1,
     Scheduler = 2,
+    Choices = 3,
+    Inputs = 4,
 }
 
 fn stream(seed: u64, domain: Domain, index: u64) -> ChaCha8Rng {
@@ -50,6 +53,50 @@ impl ParamRng {
     pub fn chance(&mut self, num: u32, den: u32) -> bool {
         assert!(num <= den && den > 0);
         self.below(den) < num
+    }
+}
+
+/// The scheduling choices a `sched_race` input makes once its own bytes are used up.
+#[derive(Debug)]
+pub struct ChoiceRng(ChaCha8Rng);
+
+impl ChoiceRng {
+    pub fn new(seed: u64, iteration: u64) -> ChoiceRng {
+        ChoiceRng(stream(seed, Domain::Choices, iteration))
+    }
+
+    /// A value in `0..n` (`n` > 0); the modulo bias is below 2^-32 for thread counts.
+    pub fn below(&mut self, n: usize) -> usize {
+        assert!(n > 0, "below(0)");
+        let v = (self.0.next_u64() % n as u64) as usize;
+        debug_assert!(v < n);
+        v
+    }
+}
+
+/// Random fuzz inputs for the in-process engines of `kobjsim bugs` (no coverage guidance): one
+/// stream per attempt seed.
+#[derive(Debug)]
+pub struct InputRng(ChaCha8Rng);
+
+impl InputRng {
+    pub fn new(seed: u64) -> InputRng {
+        InputRng(stream(seed, Domain::Inputs, 0))
+    }
+
+    /// A byte string of a length in `0..=len_max`.
+    pub fn bytes(&mut self, len_max: usize) -> Vec<u8> {
+        let len = (self.0.next_u64() % (len_max as u64 + 1)) as usize;
+        let out = self.exactly(len);
+        assert!(out.len() <= len_max);
+        out
+    }
+
+    /// A byte string of `len` bytes.
+    pub fn exactly(&mut self, len: usize) -> Vec<u8> {
+        let mut out = vec![0u8; len];
+        self.0.fill_bytes(&mut out);
+        out
     }
 }
 

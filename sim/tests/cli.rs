@@ -135,3 +135,63 @@ fn corrupt_truncated_and_future_artifacts_exit_2() {
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
 }
+
+/// A crash `sched_race` found (a committed regression, its bug in the file name) becomes an
+/// artifact that `kobjsim replay` replays with the same invariant; a clean input writes nothing.
+#[test]
+fn a_sched_race_crash_replays_through_kobjsim_replay() {
+    let regressions =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions/sched_race");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&regressions)
+        .expect("corpus/regressions/sched_race")
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files {
+        let dir = scratch("from-sched-race");
+        let out = kobjsim(&[
+            "from-sched-race",
+            file.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("replay: kobjsim replay "))
+            .unwrap_or_else(|| panic!("no replay line: {stdout}"));
+        let replay = kobjsim(&["replay", line]);
+        assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stderr));
+        assert!(
+            text(&replay.stdout).contains("reproduces the recorded finding"),
+            "{}",
+            text(&replay.stdout)
+        );
+        assert!(
+            text(&replay.stderr).is_empty(),
+            "replayed exactly: {}",
+            text(&replay.stderr)
+        );
+    }
+    let dir = scratch("from-sched-race-clean");
+    let clean = dir.join("input");
+    std::fs::write(&clean, [5u8]).unwrap();
+    let out = kobjsim(&[
+        "from-sched-race",
+        clean.to_str().unwrap(),
+        "--bug",
+        "none",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("runs clean"));
+}

@@ -3,7 +3,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::codec::{
+use crate::fuzzing::codec::{
     bounded_vec, encode_bounded_vec, encode_take_rest_vec, encode_variant, take_rest_vec, Encode,
 };
 

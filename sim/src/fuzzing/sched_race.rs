@@ -1,0 +1,427 @@
+//! The `sched_race` target: the input picks a simulator scenario, the ChaCha stream its
+//! parameters are drawn from, and every scheduling decision, through a shuttle [`Scheduler`] that
+//! reads the input's bytes. libFuzzer's coverage feedback then steers the interleavings.
+//!
+//! # Input layout
+//! | bytes | meaning |
+//! |---|---|
+//! | 0 | the scenario: an index into [`SCENARIOS`], modulo their count |
+//! | 1..9 | `seed`, a little-endian `u64` |
+//! | 9..17 | `iteration`, a little-endian `u64`: the parameters are `draw(ParamRng::new(seed, iteration))`, as iteration `iteration` of `kobjsim run --seed seed` draws them |
+//! | 17.. | choice bytes, at most [`CHOICES_MAX`] |
+//!
+//! Missing header bytes read as zero, so every byte string is an input. Each time two or more
+//! simulated threads can run, the next choice byte `b` picks `runnable[b % n]` (shuttle lists the
+//! runnable threads in task-id order); a decision with one runnable thread reads no byte. Once the
+//! bytes run out, a ChaCha stream keyed by `(seed, iteration)` ([`ChoiceRng`]) makes the rest, so a
+//! short input is still a complete, random-looking but deterministic schedule. Random values
+//! shuttle asks for come from shuttle's own `RandomDataSource` seeded with `seed`, which is what
+//! its `ReplayScheduler` draws from: the recorded schedule replays exactly without the bytes.
+//!
+//! # Replay
+//! [`to_artifact`] runs an input inside `explore.rs`'s recording wrapper and writes a simulator
+//! [`Artifact`] (scheduler `sched_race`, the input kept as hex in `fuzz_input`), so a crash replays
+//! through `kobjsim replay` (and `kobjsim from-sched-race FILE` writes one).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use kobject::{Bug, Bugs};
+use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
+use shuttle_engine::scheduler::data::{DataSource, RandomDataSource};
+use shuttle_engine::scheduler::ScheduleStep;
+
+use crate::artifact::{self, Artifact};
+use crate::explore::{self, ByteRun};
+use crate::harness::Report;
+use crate::params::Params;
+use crate::scenario::{Scenario, SCENARIOS};
+use crate::seed::{ChoiceRng, ParamRng};
+
+/// Bytes before the choices: scenario, seed, iteration.
+pub const HEADER_BYTES: usize = 17;
+/// Choice bytes read from one input; the rest is ignored. An execution takes at most
+/// `explore::EXECUTION_STEPS_MAX` decisions, so more could never be read.
+pub const CHOICES_MAX: usize = explore::EXECUTION_STEPS_MAX;
+
+/// A decoded `sched_race` input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchedRaceInput {
+    pub scenario: &'static Scenario,
+    pub seed: u64,
+    pub iteration: u64,
+    pub choices: Vec<u8>,
+}
+
+impl SchedRaceInput {
+    /// Decodes bytes exactly as the fuzz target does (never fails).
+    pub fn from_bytes(data: &[u8]) -> SchedRaceInput {
+        let mut header = [0u8; HEADER_BYTES];
+        let header_len = data.len().min(HEADER_BYTES);
+        header[..header_len].copy_from_slice(&data[..header_len]);
+        let word = |at: usize| {
+            u64::from_le_bytes(header[at..at + 8].try_into().expect("eight header bytes"))
+        };
+        let rest = &data[header_len..];
+        let choices = rest[..rest.len().min(CHOICES_MAX)].to_vec();
+        let input = SchedRaceInput {
+            scenario: &SCENARIOS[usize::from(header[0]) % SCENARIOS.len()],
+            seed: word(1),
+            iteration: word(9),
+            choices,
+        };
+        assert!(input.choices.len() <= CHOICES_MAX);
+        input
+    }
+
+    /// The canonical bytes of this input (scenario byte below the scenario count).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let index = scenario_index(self.scenario);
+        let mut out = Vec::with_capacity(HEADER_BYTES + self.choices.len());
+        out.push(u8::try_from(index).expect("fewer than 256 scenarios"));
+        out.extend_from_slice(&self.seed.to_le_bytes());
+        out.extend_from_slice(&self.iteration.to_le_bytes());
+        assert_eq!(out.len(), HEADER_BYTES);
+        out.extend_from_slice(&self.choices);
+        out
+    }
+
+    /// The scenario parameters this input runs with.
+    pub fn params(&self) -> Params {
+        (self.scenario.draw)(&mut ParamRng::new(self.seed, self.iteration))
+    }
+
+    /// One line naming the input, for reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "sched_race {} seed {} iteration {} ({} choice bytes)",
+            self.scenario.name,
+            self.seed,
+            self.iteration,
+            self.choices.len()
+        )
+    }
+}
+
+fn scenario_index(scenario: &Scenario) -> usize {
+    SCENARIOS
+        .iter()
+        .position(|s| std::ptr::eq(s, scenario))
+        .expect("a registered scenario")
+}
+
+/// Counters a [`ByteScheduler`] shares with whoever made it (it is moved into shuttle's runner).
+#[derive(Clone, Debug, Default)]
+pub struct ChoiceCounts {
+    pub from_bytes: Rc<Cell<usize>>,
+    pub from_fallback: Rc<Cell<usize>>,
+}
+
+/// Where a [`ByteScheduler`]'s choices come from.
+#[derive(Debug)]
+enum Source {
+    /// An input's choice bytes.
+    Bytes { choices: Vec<u8>, next: usize },
+    /// A recorded schedule to follow, writing down the choice byte each decision would need:
+    /// turns a simulator artifact into a `sched_race` input.
+    Guided {
+        schedule: Schedule,
+        next: usize,
+        written: Rc<std::cell::RefCell<Vec<u8>>>,
+    },
+}
+
+/// A shuttle scheduler whose decisions are the bytes of a fuzz input (see the module header).
+#[derive(Debug)]
+pub struct ByteScheduler {
+    source: Source,
+    fallback: ChoiceRng,
+    data_source: RandomDataSource,
+    started: bool,
+    counts: ChoiceCounts,
+}
+
+impl ByteScheduler {
+    /// A scheduler for `input`'s choices.
+    pub fn new(input: &SchedRaceInput, counts: ChoiceCounts) -> ByteScheduler {
+        ByteScheduler {
+            source: Source::Bytes {
+                choices: input.choices.clone(),
+                next: 0,
+            },
+            fallback: ChoiceRng::new(input.seed, input.iteration),
+            data_source: RandomDataSource::initialize(input.seed),
+            started: false,
+            counts,
+        }
+    }
+
+    /// A scheduler that follows `schedule` and writes the choice bytes it took into `written`.
+    fn guided(
+        input: &SchedRaceInput,
+        schedule: Schedule,
+        written: Rc<std::cell::RefCell<Vec<u8>>>,
+        counts: ChoiceCounts,
+    ) -> ByteScheduler {
+        ByteScheduler {
+            source: Source::Guided {
+                schedule,
+                next: 0,
+                written,
+            },
+            fallback: ChoiceRng::new(input.seed, input.iteration),
+            data_source: RandomDataSource::initialize(input.seed),
+            started: false,
+            counts,
+        }
+    }
+
+    /// The index into `runnable` of the next decision, when the source still has one.
+    fn source_choice(&mut self, runnable: &[&Task]) -> Option<usize> {
+        match &mut self.source {
+            Source::Bytes { choices, next } => {
+                let byte = *choices.get(*next)?;
+                *next += 1;
+                Some(usize::from(byte) % runnable.len())
+            }
+            Source::Guided {
+                schedule,
+                next,
+                written,
+            } => {
+                // Single-choice steps of the recording take no byte; skip to the next task step.
+                let ScheduleStep::Task(id) = *schedule.steps.get(*next)? else {
+                    return None;
+                };
+                let index = runnable.iter().position(|t| t.id() == id)?;
+                *next += 1;
+                written
+                    .borrow_mut()
+                    .push(u8::try_from(index).expect("fewer than 256 runnable threads"));
+                Some(index)
+            }
+        }
+    }
+}
+
+impl Scheduler for ByteScheduler {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.started {
+            return None;
+        }
+        self.started = true;
+        Some(Schedule::new(self.data_source.reinitialize()))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        _current: Option<TaskId>,
+        _is_yielding: bool,
+    ) -> Option<TaskId> {
+        assert!(
+            !runnable.is_empty(),
+            "shuttle asks only with a runnable task"
+        );
+        if runnable.len() == 1 {
+            // Follow a guiding schedule past its single-choice step too.
+            if let Source::Guided { schedule, next, .. } = &mut self.source {
+                if matches!(schedule.steps.get(*next), Some(ScheduleStep::Task(id)) if *id == runnable[0].id())
+                {
+                    *next += 1;
+                }
+            }
+            return Some(runnable[0].id());
+        }
+        let index = match self.source_choice(runnable) {
+            Some(index) => {
+                self.counts.from_bytes.set(self.counts.from_bytes.get() + 1);
+                index
+            }
+            None => {
+                self.counts
+                    .from_fallback
+                    .set(self.counts.from_fallback.get() + 1);
+                self.fallback.below(runnable.len())
+            }
+        };
+        assert!(index < runnable.len());
+        Some(runnable[index].id())
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        if let Source::Guided { schedule, next, .. } = &mut self.source {
+            if matches!(schedule.steps.get(*next), Some(ScheduleStep::Random)) {
+                *next += 1;
+            }
+        }
+        self.data_source.next_u64()
+    }
+}
+
+/// What a clean run did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchedRaceStats {
+    pub scenario: &'static str,
+    /// Scheduling decisions, single-choice ones included.
+    pub steps: u64,
+    /// Decisions among two or more threads made by input bytes, and by the fallback stream.
+    pub from_bytes: usize,
+    pub from_fallback: usize,
+}
+
+/// One run of a decoded input, with its trace and recorded schedule.
+pub fn execute(input: &SchedRaceInput, bugs: Bugs) -> (ByteRun, SchedRaceStats) {
+    let counts = ChoiceCounts::default();
+    let scheduler = ByteScheduler::new(input, counts.clone());
+    let run = explore::execute_bytes(input.scenario, &input.params(), bugs, scheduler);
+    let stats = SchedRaceStats {
+        scenario: input.scenario.name,
+        steps: run.steps,
+        from_bytes: counts.from_bytes.get(),
+        from_fallback: counts.from_fallback.get(),
+    };
+    (run, stats)
+}
+
+/// Runs one input with `bugs`: `Err` is the first finding, prefixed with the input's line.
+pub fn run_sched_race(data: &[u8], bugs: Bugs) -> Result<SchedRaceStats, Report> {
+    let input = SchedRaceInput::from_bytes(data);
+    let (run, stats) = execute(&input, bugs);
+    match run.outcome.finding {
+        None => Ok(stats),
+        Some((_, report)) => Err(Report {
+            message: format!("{}: {}", input.describe(), report.message),
+            ..report
+        }),
+    }
+}
+
+/// The one bug `bugs` holds (an artifact names at most one).
+pub fn single_bug(bugs: Bugs) -> Result<Option<Bug>, String> {
+    let mut held = Bug::ALL.iter().copied().filter(|&b| bugs.has(b));
+    match (held.next(), held.next()) {
+        (first, None) => Ok(first),
+        (Some(a), Some(b)) => Err(format!(
+            "an artifact names one bug, not {} and {}",
+            a.name(),
+            b.name()
+        )),
+        (None, Some(_)) => unreachable!("an iterator yields after it ended"),
+    }
+}
+
+/// Runs `data` with `bug` and writes what it found as a simulator artifact, which
+/// `kobjsim replay` replays through the recorded shuttle schedule (not the bytes). `Err` when the
+/// input runs clean: there is nothing to replay.
+pub fn to_artifact(data: &[u8], bug: Option<Bug>) -> Result<Artifact, String> {
+    let input = SchedRaceInput::from_bytes(data);
+    let (run, _) = execute(&input, Bugs::one(bug));
+    let Some((_, finding)) = run.outcome.finding else {
+        return Err(format!(
+            "{} runs clean with bug {}: nothing to replay",
+            input.describe(),
+            bug.map_or("none", Bug::name)
+        ));
+    };
+    Ok(Artifact {
+        format_version: artifact::FORMAT_VERSION,
+        scenario: input.scenario.name.to_string(),
+        params: input.params(),
+        seed: input.seed,
+        iteration: input.iteration,
+        scheduler: artifact::SCHED_RACE_SCHEDULER.to_string(),
+        depth: 0,
+        schedule: run.schedule,
+        bug: bug.map(|b| b.name().to_string()),
+        finding,
+        fuzz_input: Some(artifact::hex_encode(&input.to_bytes())),
+    })
+}
+
+/// The `sched_race` input that takes the recorded schedule of a simulator artifact: same
+/// scenario, same parameter draw, the choice bytes its schedule needs. `None` when the artifact's
+/// parameters are not the draw of its seed and iteration (a hand-edited artifact), or when its
+/// schedule no longer fits the model (the run left the recorded path).
+pub fn from_artifact(loaded: &artifact::Loaded) -> Option<SchedRaceInput> {
+    let a = &loaded.artifact;
+    let plan = loaded.plan();
+    // DFS explores iteration 0's parameters whatever the iteration.
+    let param_iteration = if a.scheduler == "dfs" { 0 } else { a.iteration };
+    let mut input = SchedRaceInput {
+        scenario: loaded.scenario,
+        seed: a.seed,
+        iteration: param_iteration,
+        choices: Vec::new(),
+    };
+    if input.params() != a.params || plan.params(a.iteration) != a.params {
+        return None;
+    }
+    let written = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let counts = ChoiceCounts::default();
+    let schedule = loaded.schedule.clone();
+    let scheduler = ByteScheduler::guided(&input, schedule, Rc::clone(&written), counts.clone());
+    explore::execute_bytes(input.scenario, &a.params, Bugs::one(loaded.bug), scheduler);
+    if counts.from_fallback.get() > 0 {
+        return None;
+    }
+    input.choices = written.take();
+    Some(input)
+}
+
+/// The committed seeds: three per scenario (choices all from the fallback stream, all zero, and
+/// counting up), each with its own parameter draw.
+pub fn seeds() -> Vec<(String, SchedRaceInput)> {
+    let mut out = Vec::new();
+    for scenario in SCENARIOS {
+        let patterns: [(&str, Vec<u8>); 3] = [
+            ("fallback", Vec::new()),
+            ("lowest", vec![0; 64]),
+            ("counting", (0..=255).collect()),
+        ];
+        for (k, (pattern, choices)) in patterns.into_iter().enumerate() {
+            let input = SchedRaceInput {
+                scenario,
+                seed: 1 + k as u64,
+                iteration: 0,
+                choices,
+            };
+            out.push((format!("{}-{pattern}", scenario.name), input));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_byte_string_decodes_and_canonical_bytes_round_trip() {
+        for data in [&[][..], &[200], &[3, 1, 2], &[9; 40]] {
+            let input = SchedRaceInput::from_bytes(data);
+            assert_eq!(SchedRaceInput::from_bytes(&input.to_bytes()), input);
+        }
+        for (name, input) in seeds() {
+            assert_eq!(
+                SchedRaceInput::from_bytes(&input.to_bytes()),
+                input,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_input_takes_the_same_schedule() {
+        let data = [
+            2u8, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0,
+        ];
+        let input = SchedRaceInput::from_bytes(&data);
+        let (a, sa) = execute(&input, Bugs::NONE);
+        let (b, sb) = execute(&input, Bugs::NONE);
+        assert_eq!(a.schedule, b.schedule);
+        assert_eq!(a.outcome, b.outcome);
+        assert_eq!(sa, sb);
+        assert!(sa.from_bytes <= input.choices.len());
+    }
+}
