@@ -569,21 +569,11 @@ fn run_send_once_notify(ctx: &Ctx, params: &Params) {
 
 // mixed
 
-const MIXED_OPS: [Op; 13] = [
-    Op::Convert,
-    Op::Rearm,
-    Op::Release,
-    Op::CopySend,
-    Op::MakeSend,
-    Op::MakeSonce,
-    Op::SlotSwap,
-    Op::Wrap,
-    Op::Copyout,
-    Op::Send,
-    Op::Receive,
-    Op::DeferredReply,
-    Op::Stash,
-];
+/// The operation kinds `mixed` draws from: every kind but `Terminate` (the swarm keeps its
+/// shared objects alive until teardown), in `Op::ALL` order so the random stream is stable.
+fn mixed_ops() -> impl Iterator<Item = Op> {
+    Op::ALL.into_iter().filter(|&op| op != Op::Terminate)
+}
 
 /// The kobject message targets of `mixed`: the thread's control port, the host-priv port, an
 /// IOKit user client (the synthetic `MIG_NO_REPLY` routine's target) and the main device port;
@@ -608,13 +598,10 @@ fn draw_mixed(rng: &mut ParamRng) -> Params {
 
 /// Swarm testing: a random non-empty subset of the operation kinds, then a program over it.
 fn swarm_program(rng: &mut ParamRng) -> Vec<Step> {
-    let mut kinds: Vec<Op> = MIXED_OPS
-        .iter()
-        .copied()
-        .filter(|_| rng.chance(1, 2))
-        .collect();
+    let all: Vec<Op> = mixed_ops().collect();
+    let mut kinds: Vec<Op> = all.iter().copied().filter(|_| rng.chance(1, 2)).collect();
     if kinds.is_empty() {
-        kinds.push(MIXED_OPS[rng.below(MIXED_OPS.len() as u32) as usize]);
+        kinds.push(all[rng.below(all.len() as u32) as usize]);
     }
     let len = rng.between(2, STEPS_MAX as u32 - 2);
     (0..len).map(|_| any_of(rng, &kinds)).collect()
