@@ -584,38 +584,10 @@ impl ReferenceStateMachine for KobjectMachine {
                 s.objs[o].alive = false;
                 s.obj_release(o);
             }
-            Transition::MakeSend { p } => {
-                let port = &mut s.ports[p];
-                if port.active {
-                    port.held_send += 1;
-                    port.mscount += 1;
-                    port.refs += 1;
-                    s.expect = Expect::Port(Some(p));
-                } else {
-                    s.expect = Expect::Port(None);
-                }
-            }
-            Transition::CopySend { p } => {
-                let port = &mut s.ports[p];
-                if port.active {
-                    port.held_send += 1;
-                    port.refs += 1;
-                    s.expect = Expect::Port(Some(p));
-                } else {
-                    s.expect = Expect::Port(None);
-                }
-            }
+            Transition::MakeSend { p } => apply_new_right(&mut s, p, Gain::MakeSend),
+            Transition::CopySend { p } => apply_new_right(&mut s, p, Gain::CopySend),
             Transition::ReleaseSend { p } => s.drop_send(p, false),
-            Transition::MakeSendOnce { p } => {
-                let port = &mut s.ports[p];
-                if port.active {
-                    port.held_sonce += 1;
-                    port.refs += 1;
-                    s.expect = Expect::Port(Some(p));
-                } else {
-                    s.expect = Expect::Port(None);
-                }
-            }
+            Transition::MakeSendOnce { p } => apply_new_right(&mut s, p, Gain::MakeSendOnce),
             Transition::ReleaseSendOnce { p, .. } => {
                 s.ports[p].held_sonce -= 1;
                 s.ports[p].refs -= 1;
@@ -669,6 +641,34 @@ impl ReferenceStateMachine for KobjectMachine {
         s.gc();
         s
     }
+}
+
+/// Which right a make / copy transition gives the caller.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gain {
+    MakeSend,
+    CopySend,
+    MakeSendOnce,
+}
+
+/// A new naked right on an active port (one more reference, and for make-send one more in the
+/// make-send count); a dead port yields `IP_DEAD` and no right.
+fn apply_new_right(s: &mut RefState, p: usize, gain: Gain) {
+    let port = &mut s.ports[p];
+    if !port.active {
+        s.expect = Expect::Port(None);
+        return;
+    }
+    match gain {
+        Gain::MakeSend => {
+            port.held_send += 1;
+            port.mscount += 1;
+        }
+        Gain::CopySend => port.held_send += 1,
+        Gain::MakeSendOnce => port.held_sonce += 1,
+    }
+    port.refs += 1;
+    s.expect = Expect::Port(Some(p));
 }
 
 fn apply_lazy_convert(s: &mut RefState, o: usize) {
