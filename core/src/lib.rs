@@ -22,7 +22,6 @@ pub mod ledger;
 pub mod mach;
 pub mod mach_msg;
 pub mod mig_routines;
-#[cfg(feature = "proptest")]
 pub mod reference_model;
 pub mod sync;
 

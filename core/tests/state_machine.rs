@@ -3,7 +3,6 @@
 //! against a reference model of rights and references and by the auditor. Failing cases are
 //! saved beside this file (`state_machine.proptest-regressions`) and replayed first on every run.
 
-use kobject::ikot::*;
 use kobject::mach::*;
 use kobject::reference_model::*;
 use kobject::{Bug, Bugs};
@@ -40,7 +39,7 @@ fn harness_catches_a_missing_nsrequest_reference() {
 fn harness_catches_a_no_senders_handler_with_a_stale_mscount() {
     let steps = [
         Transition::AllocPlain {
-            ty: IKOT_NAMED_ENTRY,
+            ty: PlainType::NamedEntry,
             options: IPC_KOBJECT_ALLOC_MAKE_SEND | IPC_KOBJECT_ALLOC_NSREQUEST,
             labeled: false,
         },
@@ -49,4 +48,19 @@ fn harness_catches_a_no_senders_handler_with_a_stale_mscount() {
     run(Bugs::NONE, &steps).unwrap();
     let err = run(Bugs::one(Some(Bug::DeallocWrongMscount)), &steps).unwrap_err();
     assert!(err.contains("unexpected make-send count"), "{err}");
+}
+
+#[test]
+fn harness_catches_a_skipped_label_check() {
+    let steps = [
+        Transition::AllocPlain {
+            ty: PlainType::IokitObject,
+            options: IPC_KOBJECT_ALLOC_MAKE_SEND,
+            labeled: true,
+        },
+        Transition::LabelCheck { p: 0 },
+    ];
+    run(Bugs::NONE, &steps).unwrap();
+    let err = run(Bugs::one(Some(Bug::SkipLabelCheck)), &steps).unwrap_err();
+    assert!(err.contains("ipc_kobject_label_check"), "{err}");
 }

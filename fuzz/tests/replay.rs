@@ -118,42 +118,55 @@ fn every_regression_still_fails_with_its_bug_and_passes_without() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The harness's canary: each bug `mig_dispatch` is meant to find is found by some committed
-/// seed, and each finding names the bug's own invariant family (not a harness misuse).
+/// The harness's canary: each bug a target is meant to find is found by some committed seed of
+/// that target, and each finding names the bug's own invariant family (not a harness misuse).
 #[test]
 fn every_injected_bug_is_caught_by_the_committed_corpus() {
     use kobject::Bug;
-    let bugs = [
-        Bug::AddNotificationOolLeak,
-        Bug::AsyncWakeDoubleRelease,
-        Bug::VoucherSwap,
-        Bug::UnknownIdSpoofedNoSenders,
-        Bug::ReplyToKernelPort,
-        Bug::SkipLabelCheck,
-        Bug::NsrequestMissingReference,
+    let expected = [
+        (
+            Target::MigDispatch,
+            &[
+                Bug::AddNotificationOolLeak,
+                Bug::AsyncWakeDoubleRelease,
+                Bug::VoucherSwap,
+                Bug::UnknownIdSpoofedNoSenders,
+                Bug::ReplyToKernelPort,
+                Bug::SkipLabelCheck,
+                Bug::NsrequestMissingReference,
+            ][..],
+        ),
+        (
+            Target::KobjectLifecycle,
+            &[
+                Bug::DeallocWrongMscount,
+                Bug::NsrequestMissingReference,
+                Bug::SkipLabelCheck,
+            ][..],
+        ),
     ];
-    let inputs: Vec<Vec<u8>> = files(&corpus_root().join("mig_dispatch"))
-        .iter()
-        .map(|p| std::fs::read(p).expect("readable corpus file"))
-        .collect();
     let mut missed = Vec::new();
-    for bug in bugs {
-        let caught = inputs
+    for (target, bugs) in expected {
+        let inputs: Vec<Vec<u8>> = files(&corpus_root().join(target.name()))
             .iter()
-            .find_map(|data| Target::MigDispatch.run(data, Bugs::one(Some(bug))).err());
-        match caught {
-            Some(f) => assert_ne!(
-                f.kind,
-                kobject::FindingKind::ModelBug.name(),
-                "{bug}: the corpus reaches it only as a model bug: {f}"
-            ),
-            None => missed.push(bug.name()),
+            .map(|p| std::fs::read(p).expect("readable corpus file"))
+            .collect();
+        for &bug in bugs {
+            let caught = inputs
+                .iter()
+                .find_map(|data| target.run(data, Bugs::one(Some(bug))).err());
+            match caught {
+                Some(f) => assert_ne!(
+                    f.kind,
+                    kobject::FindingKind::ModelBug.name(),
+                    "{bug}: {} reaches it only as a model bug: {f}",
+                    target.name()
+                ),
+                None => missed.push(format!("{}: {bug}", target.name())),
+            }
         }
     }
-    assert!(
-        missed.is_empty(),
-        "no committed mig_dispatch input finds {missed:?}"
-    );
+    assert!(missed.is_empty(), "no committed input finds {missed:?}");
 }
 
 /// The `sched_race` canary: every simulator regression artifact recorded with a bug whose
