@@ -7,7 +7,7 @@
 
 use crate::sync::{BookLock, BookOnce, BookU32, MemOrder, Platform};
 
-const CHUNK_LEN: usize = 64;
+const CHUNK_LEN: usize = 16;
 
 /// A handle: slot index plus the generation it was issued with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,20 +116,28 @@ impl<T> Arena<T> {
         self.get(h).is_ok()
     }
 
+    /// One past the highest slot index ever handed out.
+    pub fn high_water(&self) -> u32 {
+        self.alloc.with(|a| a.next)
+    }
+
     pub fn live_count(&self) -> u32 {
         self.alloc.with(|a| a.live)
     }
 
     /// Every live handle, in index order.
     pub fn live_handles(&self) -> Vec<Handle> {
+        self.live().collect()
+    }
+
+    /// Every live handle, in index order, without collecting them.
+    pub fn live(&self) -> impl Iterator<Item = Handle> + '_ {
         let next = self.alloc.with(|a| a.next);
-        (0..next)
-            .filter_map(|idx| {
-                let slot = self.slot(idx)?;
-                let gen = slot.gen.load(MemOrder::Acquire);
-                (gen % 2 == 1).then_some(Handle { idx, gen })
-            })
-            .collect()
+        (0..next).filter_map(|idx| {
+            let slot = self.slot(idx)?;
+            let gen = slot.gen.load(MemOrder::Acquire);
+            (gen % 2 == 1).then_some(Handle { idx, gen })
+        })
     }
 
     fn slot(&self, idx: u32) -> Option<&Slot<T>> {
@@ -169,11 +177,11 @@ mod tests {
     #[test]
     fn full_arena_refuses_allocation() {
         let a: Arena<u8> = Arena::new(Platform::Native, 2, |_| 0);
-        assert_eq!(a.slots_max(), 64);
-        for _ in 0..64 {
+        assert_eq!(a.slots_max(), CHUNK_LEN as u32);
+        for _ in 0..CHUNK_LEN {
             assert!(a.alloc().is_some());
         }
         assert!(a.alloc().is_none());
-        assert_eq!(a.live_count(), 64);
+        assert_eq!(a.live_count(), CHUNK_LEN as u32);
     }
 }

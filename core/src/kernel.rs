@@ -288,6 +288,19 @@ impl Kernel {
         self.objects.live_handles().into_iter().map(ObjId).collect()
     }
 
+    /// Live ports in arena order, without collecting them (the auditor's walk).
+    pub(crate) fn iter_live_ports(&self) -> impl Iterator<Item = PortId> + '_ {
+        self.ports.live().map(PortId)
+    }
+
+    pub(crate) fn iter_live_objects(&self) -> impl Iterator<Item = ObjId> + '_ {
+        self.objects.live().map(ObjId)
+    }
+
+    pub(crate) fn iter_live_spaces(&self) -> impl Iterator<Item = SpaceId> + '_ {
+        self.spaces.live().map(SpaceId)
+    }
+
     pub fn live_spaces(&self) -> Vec<SpaceId> {
         self.spaces
             .live_handles()

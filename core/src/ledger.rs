@@ -180,10 +180,9 @@ impl Kernel {
     /// Checks conservation of rights and references at a quiescent point. `held` lists what the
     /// caller holds outside the model (naked rights a test or driver keeps).
     pub fn audit(&self, held: &[Held]) -> Result<(), Finding> {
-        let mut t = Tallies::default();
-        let ports = self.live_ports();
+        let mut t = Tallies::sized(self.ports.high_water(), self.objects.high_water());
         self.audit_spaces(&mut t)?;
-        let seen = self.audit_ports(&ports, &mut t)?;
+        let seen = self.audit_ports(&mut t)?;
         self.audit_objects(&mut t)?;
         for h in held {
             match *h {
@@ -194,13 +193,13 @@ impl Kernel {
                 Held::ObjectRef(o) => *t.object(o)? += 1,
             }
         }
-        for (&p, seen) in ports.iter().zip(&seen) {
-            let e = t.take_port(p);
+        for (p, seen) in &seen {
+            let e = t.take_port(*p);
             if !seen.balances(&e) {
-                return Err(self.port_mismatch(p, seen, e));
+                return Err(self.port_mismatch(*p, seen, e));
             }
         }
-        for o in self.live_objects() {
+        for o in self.iter_live_objects() {
             let want = t.take_object(o);
             let refs = self.object_refs(o);
             if refs != want {
@@ -243,7 +242,7 @@ impl Kernel {
     }
 
     fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
-        for space in self.live_spaces() {
+        for space in self.iter_live_spaces() {
             let sg = self.is_write_lock(space);
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
@@ -263,10 +262,15 @@ impl Kernel {
 
     /// Tallies what each port holds (queued messages, a subst-once target, armed requests and
     /// donated object references) and snapshots its own counters for the comparison.
-    fn audit_ports(&self, ports: &[PortId], t: &mut Tallies) -> Result<Vec<Seen>, Finding> {
-        let tokens = self.ledger.state.with(|s| s.tokens.clone());
-        let mut seen = Vec::with_capacity(ports.len());
-        for &p in ports {
+    fn audit_ports(&self, t: &mut Tallies) -> Result<Vec<(PortId, Seen)>, Finding> {
+        // Prepared notifications are rare; most audits find none to copy.
+        let tokens = self
+            .ledger
+            .state
+            .with(|s| (!s.tokens.is_empty()).then(|| s.tokens.clone()))
+            .unwrap_or_default();
+        let mut seen = Vec::with_capacity(self.ports.live_count() as usize);
+        for p in self.iter_live_ports() {
             let g = self.ip_mq_lock(p);
             for kmsg in &g.ip_messages {
                 count_kmsg_rights(kmsg, t)?;
@@ -292,18 +296,21 @@ impl Kernel {
                 }
                 _ => {}
             }
-            seen.push(Seen {
-                srights: g.ip_srights,
-                sorights: g.ip_sorights,
-                refs: g.refs(),
-                kotype: ty,
-            });
+            seen.push((
+                p,
+                Seen {
+                    srights: g.ip_srights,
+                    sorights: g.ip_sorights,
+                    refs: g.refs(),
+                    kotype: ty,
+                },
+            ));
         }
         Ok(seen)
     }
 
     fn audit_objects(&self, t: &mut Tallies) -> Result<(), Finding> {
-        for o in self.live_objects() {
+        for o in self.iter_live_objects() {
             let kind = self.object_kind(o);
             let obj = self.object(o);
             let s = obj.lock.lock();
@@ -520,6 +527,14 @@ fn tally_slot<'a, T: Default>(
 }
 
 impl Tallies {
+    /// Room for every slot index handed out so far, so the walk never grows the tables.
+    fn sized(ports: u32, objects: u32) -> Tallies {
+        Tallies {
+            ports: vec![(0, Expected::default()); ports as usize],
+            objects: vec![(0, 0); objects as usize],
+        }
+    }
+
     fn port(&mut self, p: PortId) -> Result<&mut Expected, Finding> {
         tally_slot(&mut self.ports, p.0.idx, p.0.gen, &|| format!("{p}"))
     }
