@@ -689,11 +689,14 @@ impl<'k> World<'k> {
                 self.k.object_destroy(self.objects[o].obj);
             }
         }
-        // The machine shuts down: permanent objects give back the rights routines stored in
-        // their slots (in XNU they would hold them forever).
-        let permanent = self.permanent.iter().flatten().map(|&(obj, _)| obj);
-        for obj in permanent.chain(self.host.map(|(host, _, _)| host)) {
-            self.k.mig_object_slots_drain(obj);
+        // The machine shuts down: every object still alive gives back the rights routines
+        // stored in its slots. XNU holds them until the object dies, which for a permanent
+        // object is never, and for a user client whose wake port is its own connect port is
+        // never either: that send right keeps no-senders from ever firing.
+        for obj in self.k.live_objects() {
+            if self.k.object_is_live(obj) {
+                self.k.mig_object_slots_drain(obj);
+            }
         }
         self.k.audit_teardown()
     }
