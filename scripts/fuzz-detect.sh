@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# How fast mig_dispatch finds each injected bug: one run per bug, stopped at the first crash.
-# usage: scripts/fuzz-detect.sh [SECONDS] [--empty] [--seed N] [BUG...]
-#   SECONDS  budget per bug (default 60)
-#   --empty  start from an empty corpus instead of corpus/mig_dispatch (dictionary kept)
-#   --seed N libFuzzer seed (default 1), for repeatable figures
-#   BUG...   default: the bugs mig_dispatch is meant to find
-# Prints bug, found?, executions and seconds to the crash. Exit status: 0 every bug found,
-# 1 some bug not found in its budget, 2 a usage error.
+# How fast the fuzzers find each injected bug: one run per bug, stopped at the first crash.
+# Every bug is given to the target meant to find it (mig_dispatch for message-level bugs,
+# sched_race for the races no single-threaded sequence can show), unless --target says which.
+# usage: scripts/fuzz-detect.sh [SECONDS] [--empty] [--seed N] [--target T] [BUG...]
+#   SECONDS    budget per bug (default 60)
+#   --empty    start from an empty corpus instead of corpus/TARGET (dictionary kept)
+#   --seed N   libFuzzer seed (default 1), for repeatable figures
+#   --target T run every bug on T (mig_dispatch | sched_race | kobject_lifecycle)
+#   BUG...     default: every injected bug
+# Prints bug, target, found?, executions and seconds to the crash. Exit status: 0 every bug
+# found, 1 some bug not found in its budget, 2 a usage error.
 set -euo pipefail
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 seconds=60
 empty=0
 seed=1
 bugs=()
+only=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help) usage ;;
@@ -25,6 +29,11 @@ while [[ $# -gt 0 ]]; do
       seed="$2"
       shift 2
       ;;
+    --target)
+      [[ $# -ge 2 ]] || usage
+      only="$2"
+      shift 2
+      ;;
     -*) echo "fuzz-detect: unknown option $1" >&2; usage ;;
     *)
       if [[ "$1" =~ ^[0-9]+$ ]]; then seconds="$1"; else bugs+=("$1"); fi
@@ -32,27 +41,51 @@ while [[ $# -gt 0 ]]; do
       ;;
   esac
 done
-[[ ${#bugs[@]} -gt 0 ]] || bugs=(add-notification-ool-leak async-wake-double-release voucher-swap
-  unknown-id-spoofed-no-senders reply-to-kernel-port skip-label-check nsrequest-missing-reference)
+# The target meant to find each bug.
+declare -A meant=(
+  [add-notification-ool-leak]=mig_dispatch [async-wake-double-release]=mig_dispatch
+  [voucher-swap]=mig_dispatch [unknown-id-spoofed-no-senders]=mig_dispatch
+  [reply-to-kernel-port]=mig_dispatch [skip-label-check]=mig_dispatch
+  [nsrequest-missing-reference]=mig_dispatch [lazy-alloc-no-undo]=sched_race
+  [replace-stored-right-unlocked]=sched_race [dealloc-wrong-mscount]=sched_race
+)
+if [[ ${#bugs[@]} -eq 0 ]]; then
+  mapfile -t bugs < <(printf '%s\n' "${!meant[@]}" | sort)
+fi
 cd "$(dirname "$0")/.."
 source scripts/fuzz-env.sh
+if [[ -n "$only" ]] && ! fuzz_is_target "$only"; then
+  echo "fuzz-detect: unknown target $only" >&2
+  usage
+fi
+for bug in "${bugs[@]}"; do
+  [[ -n "$only" || -n "${meant[$bug]:-}" ]] || {
+    echo "fuzz-detect: unknown bug $bug (known: ${!meant[*]})" >&2
+    exit 2
+  }
+done
 KOBJSIM_FUZZ_MODE=none fuzz_setup
-"${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" mig_dispatch >/dev/null 2>&1
-bin="target/fuzz-none/x86_64-unknown-linux-gnu/release/mig_dispatch"
-[[ -x "$bin" ]] || bin="$(find target/fuzz-none -path '*release/mig_dispatch' -type f | head -1)"
+dir="${FUZZ_FLAGS[-1]}/x86_64-unknown-linux-gnu/release"
+declare -A built=()
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 missed=0
-printf '%-32s %-6s %12s %9s\n' bug found execs seconds
+printf '%-32s %-14s %-6s %12s %9s\n' bug target found execs seconds
 for bug in "${bugs[@]}"; do
+  target="${only:-${meant[$bug]}}"
+  if [[ -z "${built[$target]:-}" ]]; then
+    "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "$target" >/dev/null 2>&1
+    built[$target]=1
+  fi
   work="$tmp/$bug"
   mkdir -p "$work/corpus"
   corpora=("$work/corpus")
-  [[ $empty -eq 1 ]] || corpora+=(corpus/mig_dispatch)
+  [[ $empty -eq 1 ]] || corpora+=("corpus/$target")
+  args=(-seed="$seed" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/")
+  dict="$(fuzz_dict_args "$target")"
+  [[ -n "$dict" ]] && args+=("$dict")
   start=$(date +%s.%N)
-  KOBJSIM_BUG="$bug" "$bin" "${corpora[@]}" -seed="$seed" -max_total_time="$seconds" \
-    -dict=fuzz/mig_dispatch.dict -print_final_stats=1 -artifact_prefix="$work/" \
-    >"$work/log" 2>&1 || true
+  KOBJSIM_BUG="$bug" "$dir/$target" "${corpora[@]}" "${args[@]}" >"$work/log" 2>&1 || true
   end=$(date +%s.%N)
   execs="$(grep -o 'stat::number_of_executed_units:[[:space:]]*[0-9]*' "$work/log" | grep -o '[0-9]*$' || echo '?')"
   if ls "$work"/crash-* >/dev/null 2>&1; then
@@ -61,6 +94,6 @@ for bug in "${bugs[@]}"; do
     found=no
     missed=1
   fi
-  printf '%-32s %-6s %12s %9.1f\n' "$bug" "$found" "$execs" "$(echo "$end - $start" | bc)"
+  printf '%-32s %-14s %-6s %12s %9.1f\n' "$bug" "$target" "$found" "$execs" "$(echo "$end - $start" | bc)"
 done
 exit $missed
