@@ -1,7 +1,7 @@
 //! The seed generators: every seed decodes back to itself, runs clean on the faithful model and
 //! reaches what it was written for; the committed corpus holds every seed byte for byte.
 
-use kobject::mach::MIG_BAD_ID;
+use kobject::mach::{MIG_BAD_ARGUMENTS, MIG_BAD_ID, MIG_TYPE_ERROR};
 use kobject::Bugs;
 use kobject_fuzz::mig_dispatch::{routine_slots, run_mig_dispatch_logged, seeds, MigDispatchInput};
 
@@ -33,11 +33,16 @@ fn mig_dispatch_seeds_round_trip_and_reach_their_routine() {
             continue;
         };
         let want_bad_id = !routine;
+        // A routine's seed must get past its stub's checks (descriptor count, types and
+        // dispositions) into the routine itself.
+        let refused_by_stub = |ret: i32| ret == MIG_BAD_ARGUMENTS || ret == MIG_TYPE_ERROR;
         match stats.last_received {
-            Some((reply_id, ret)) if reply_id == id + 100 && (ret == MIG_BAD_ID) == want_bad_id => {
-            }
+            Some((reply_id, ret))
+                if reply_id == id + 100
+                    && (ret == MIG_BAD_ID) == want_bad_id
+                    && !refused_by_stub(ret) => {}
             other => failures.push(format!(
-                "{}: reply {other:?} (want id {} and {}MIG_BAD_ID)\n  {}",
+                "{}: reply {other:?} (want id {}, {}MIG_BAD_ID, past the stub's checks)\n  {}",
                 seed.name,
                 id + 100,
                 if want_bad_id { "" } else { "not " },
