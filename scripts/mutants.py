@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Mistakes an XNU developer could make in the modelled code, none of them an injected bug of
+`kobject::Bug`: the harness has no check written for any of them. scripts/mutants.sh applies
+each to a scratch copy of the tree and reports which engine finds it.
+
+usage: scripts/mutants.py list
+       scripts/mutants.py check [ROOT]   (every mutation still applies; CI runs it)
+       scripts/mutants.py apply NAME ROOT
+Exit status: 0, or 2 for an unknown name or a mutation whose source text is no longer there
+(the code moved on: update the entry)."""
+
+import sys
+from pathlib import Path
+
+# name: (what the mistake is, file, original text, mutated text)
+MUTANTS = {
+    "subst-once-keeps-target": (
+        "the subst-once wrapper's no-senders forgets the target's send right",
+        "core/src/ipc_kobject.rs",
+        """        if let IpcKobject::Port(target) = ko_port {
+            self.ipc_port_release_send(IpcPort::Port(target));
+        }""",
+        """        let _ = ko_port;""",
+    ),
+    "send-once-notify-no-release": (
+        "a kobject send-once notification keeps the right's port reference",
+        "core/src/ipc_kobject.rs",
+        """            self.task_suspension_send_once(p);
+        }
+        self.ip_release(p);""",
+        """            self.task_suspension_send_once(p);
+        }""",
+    ),
+    "nsrequest-locked-no-right": (
+        "make_send_nsrequest arms the request without making the send right",
+        "core/src/ipc_kobject.rs",
+        """        self.ipc_kobject_require(g, kobject, kotype);
+        self.ipc_port_make_send_any_locked(g);
+        let kr = self.ipc_kobject_nsrequest_locked(g, 0);""",
+        """        self.ipc_kobject_require(g, kobject, kotype);
+        let kr = self.ipc_kobject_nsrequest_locked(g, 0);""",
+    ),
+    "no-senders-keeps-ref": (
+        "the no-senders dispatcher keeps the notification's port reference",
+        "core/src/ipc_kobject.rs",
+        """        no_senders(self, port, mscount);
+        self.ip_release(port);""",
+        """        no_senders(self, port, mscount);""",
+    ),
+    "copy-send-makes": (
+        "ipc_kobject_copy_send makes a send right (bumps ip_mscount) instead of copying one",
+        "core/src/ipc_kobject.rs",
+        """            self.ipc_kobject_require(&g, kobject, kotype);
+            self.ipc_port_copy_send_any_locked(&mut g);""",
+        """            self.ipc_kobject_require(&g, kobject, kotype);
+            self.ipc_port_make_send_any_locked(&mut g);""",
+    ),
+    "destroy-skips-op": (
+        "ipc_kobject_destroy skips the type's destroy callout",
+        "core/src/ipc_kobject.rs",
+        """        if let Some(destroy) = ops.iko_op_destroy {
+            destroy(self, port);
+        }""",
+        """        let _ = ops.iko_op_destroy;""",
+    ),
+    "server-frees-failed-request": (
+        "ipc_kobject_server frees (instead of destroying) a failed one-descriptor request",
+        "core/src/ipc_kobject_server.rs",
+        """        if success {
+            self.ipc_kmsg_free(request);
+        } else {""",
+        """        if success || request.body.len() == 1 {
+            self.ipc_kmsg_free(request);
+        } else {""",
+    ),
+    "server-keeps-voucher": (
+        "ipc_kobject_server forgets the request's voucher send right",
+        "core/src/ipc_kobject_server.rs",
+        """            self.ipc_port_release_send(voucher);
+            request.msgh_voucher_port = IP_NULL;""",
+        """            request.msgh_voucher_port = IP_NULL;""",
+    ),
+    "server-sonce-destination-kept": (
+        "ipc_kobject_server forgets a send-once destination right",
+        "core/src/ipc_kobject_server.rs",
+        """            MACH_MSG_TYPE_PORT_SEND_ONCE => self.ipc_port_release_sonce(request.msgh_remote_port),""",
+        """            MACH_MSG_TYPE_PORT_SEND_ONCE => {}""",
+    ),
+    "substitute-keeps-alt-ref": (
+        "a label substitution keeps its reference on the alternate port",
+        "core/src/ipc_kobject.rs",
+        """        let port = self.ipc_port_make_send_any(IpcPort::Port(alt));
+        self.ip_release(alt);
+        port""",
+        """        self.ipc_port_make_send_any(IpcPort::Port(alt))""",
+    ),
+}
+
+
+def fail(message):
+    print(f"mutants: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv):
+    if argv == ["list"]:
+        for name, (what, *_rest) in MUTANTS.items():
+            print(f"{name}\t{what}")
+        return
+    if argv[:1] == ["check"] and len(argv) <= 2:
+        root = Path(argv[1] if len(argv) == 2 else Path(__file__).resolve().parent.parent)
+        for name in MUTANTS:
+            original(name, root)
+        print(f"mutants: all {len(MUTANTS)} mutations apply")
+        return
+    if len(argv) != 3 or argv[0] != "apply":
+        fail(__doc__.split("\n\n")[1].replace("usage: ", "usage: ", 1))
+    name, root = argv[1], Path(argv[2])
+    if name not in MUTANTS:
+        fail(f"unknown mutant {name}; known: {', '.join(MUTANTS)}")
+    path, text = original(name, root)
+    _what, _file, old, new = MUTANTS[name]
+    path.write_text(text.replace(old, new))
+
+
+def original(name, root):
+    """The file a mutation applies to and its text, checking the original text is there once."""
+    _what, file, old, _new = MUTANTS[name]
+    path = root / file
+    text = path.read_text()
+    if text.count(old) != 1:
+        fail(f"{name}: its original text is no longer in {file} exactly once; update the entry")
+    return path, text
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Which engine finds a bug nobody wrote a check for: each mutation of scripts/mutants.py (a
+# mistake in the modelled code, not an injected `kobject::Bug`) is applied to a scratch
+# worktree of HEAD, then the simulator runs every scenario and each fuzz target fuzzes from its
+# committed corpus, each for SECONDS.
+# usage: scripts/mutants.sh [SECONDS] [NAME...]
+#   SECONDS  budget per engine (default 20; the simulator gets it per scenario, divided by 4)
+#   NAME...  default: every mutant (`scripts/mutants.py list`)
+# Prints one row per mutant: for each engine, the seconds to its first finding and the
+# invariant, or "-". Exit status: 0 every mutant found by some engine, 1 one was missed, 2 a
+# usage error or a stale mutation. The working tree is not touched.
+set -euo pipefail
+usage() {
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+seconds=20
+names=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help) usage ;;
+    -*) echo "mutants: unknown option $1" >&2; usage ;;
+    *)
+      if [[ "$1" =~ ^[1-9][0-9]*$ ]]; then seconds="$1"; else names+=("$1"); fi
+      shift
+      ;;
+  esac
+done
+cd "$(dirname "$0")/.."
+root="$PWD"
+mapfile -t known < <(python3 scripts/mutants.py list | cut -f1)
+[[ ${#names[@]} -gt 0 ]] || names=("${known[@]}")
+for n in "${names[@]}"; do
+  printf '%s\n' "${known[@]}" | grep -qx -- "$n" || {
+    echo "mutants: unknown mutant $n (scripts/mutants.py list)" >&2
+    exit 2
+  }
+done
+source scripts/fuzz-env.sh
+KOBJSIM_FUZZ_MODE=none fuzz_setup
+sim_seconds=$(((seconds + 3) / 4))
+work="$(mktemp -d)"
+# Builds of every mutant share one target directory, so only the model and what depends on it
+# rebuild each time.
+export CARGO_TARGET_DIR="$root/target/mutants"
+cleanup() {
+  git -C "$root" worktree remove --force "$work/tree" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+git worktree add -q --detach "$work/tree" HEAD
+engines=(sim mig_dispatch kobject_lifecycle sched_race)
+printf '%-30s' mutant
+printf ' %-34s' "${engines[@]}"
+printf '\n'
+missed=0
+for name in "${names[@]}"; do
+  git -C "$work/tree" checkout -q -- .
+  python3 scripts/mutants.py apply "$name" "$work/tree"
+  (cd "$work/tree" && cargo build -q --release -p kobjsim 2>/dev/null &&
+    "${FUZZ_CARGO[@]}" build -s none --target-dir "$CARGO_TARGET_DIR/fuzz" >/dev/null 2>&1) || {
+    echo "mutants: $name does not build" >&2
+    exit 2
+  }
+  row=()
+  found=0
+  log="$work/sim.log"
+  start=$(date +%s.%N)
+  status=0
+  (cd "$work/tree" && "$CARGO_TARGET_DIR/release/kobjsim" run --scenario all \
+    --seconds "$sim_seconds" >"$log" 2>&1) || status=$?
+  end=$(date +%s.%N)
+  if [[ $status -eq 1 ]]; then
+    found=1
+    row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
+      "$(grep -o '\[[a-z-]*\]' "$log" | head -1)")")
+  else
+    row+=("-")
+  fi
+  bin="$CARGO_TARGET_DIR/fuzz/x86_64-unknown-linux-gnu/release"
+  for target in "${engines[@]:1}"; do
+    dir="$work/$target"
+    rm -rf "$dir"
+    mkdir -p "$dir/new"
+    args=(-max_total_time="$seconds" -seed=1 -artifact_prefix="$dir/")
+    dict="$(fuzz_dict_args "$target")"
+    [[ -n "$dict" ]] && args+=("$dict")
+    start=$(date +%s.%N)
+    (cd "$work/tree" && "$bin/$target" "$dir/new" "corpus/$target" "${args[@]}" \
+      >"$dir/log" 2>&1) || true
+    end=$(date +%s.%N)
+    if ls "$dir"/crash-* >/dev/null 2>&1; then
+      found=1
+      row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
+        "$(grep -o '\[[a-z-]*\]' "$dir/log" | head -1)")")
+    else
+      row+=("-")
+    fi
+  done
+  [[ $found -eq 1 ]] || missed=1
+  printf '%-30s' "$name"
+  printf ' %-34s' "${row[@]}"
+  printf '\n'
+done
+exit $missed
