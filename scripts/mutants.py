@@ -94,6 +94,43 @@ MUTANTS = {
         port""",
         """        self.ipc_port_make_send_any(IpcPort::Port(alt))""",
     ),
+    "lazy-publish-load-then-store": (
+        "the lazy allocator publishes its port with a load and a store instead of a compare-and-swap",
+        "core/src/ipc_kobject.rs",
+        """        match port_store.compare_exchange(0, word, MemOrder::Release, MemOrder::Acquire) {""",
+        """        let seen = port_store.load(MemOrder::Acquire);
+        if seen == 0 {
+            port_store.store(word, MemOrder::Release);
+        }
+        match if seen == 0 { Ok(0) } else { Err(seen) } {""",
+    ),
+    "alloc-arms-without-reference": (
+        "a port allocated with IPC_KOBJECT_ALLOC_NSREQUEST is armed without its reference",
+        "core/src/ipc_kobject.rs",
+        """            g.ip_nsrequest = NsRequest::KobjectArmed;
+            self.ip_reference(g.id);
+            self.ledger_nsrequest_armed(g.id);""",
+        """            g.ip_nsrequest = NsRequest::KobjectArmed;
+            self.ledger_nsrequest_armed(g.id);""",
+    ),
+    "label-check-passes-send-once": (
+        "the label check lets a send-once right to a substituting port through unsubstituted",
+        "core/src/ipc_kobject.rs",
+        """            if msgt_name != MACH_MSG_TYPE_PORT_SEND {
+                return LabelCheck::Refused(space, g);
+            }""",
+        """            if msgt_name != MACH_MSG_TYPE_PORT_SEND {
+                return LabelCheck::Allowed(space, g);
+            }""",
+    ),
+    "mig-hash-probe-one-short": (
+        "find_mig_hash_entry gives up one probe before the table's largest displacement",
+        "core/src/ipc_kobject_mig.rs",
+        """            max_iter = max_iter.wrapping_sub(1);
+            if max_iter == 0 {""",
+        """            max_iter = max_iter.wrapping_sub(1);
+            if max_iter <= 1 {""",
+    ),
 }
 
 

@@ -49,9 +49,9 @@ cleanup() {
 }
 trap cleanup EXIT
 git worktree add -q --detach "$work/tree" HEAD
-engines=(sim mig_dispatch kobject_lifecycle sched_race)
+engines=(sim mig_dispatch kobject_lifecycle sched_race mig_hash)
 printf '%-30s' mutant
-printf ' %-34s' "${engines[@]}"
+printf ' %-30s' "${engines[@]}"
 printf '\n'
 missed=0
 for name in "${names[@]}"; do
@@ -99,7 +99,7 @@ for name in "${names[@]}"; do
   done
   [[ $found -eq 1 ]] || missed=1
   printf '%-30s' "$name"
-  printf ' %-34s' "${row[@]}"
+  printf ' %-30s' "${row[@]}"
   printf '\n'
 done
 exit $missed

@@ -289,16 +289,9 @@ impl Kernel {
         name
     }
 
-    /// Whether `space` may legally hold a right to `p` under the labels (the label contract the
-    /// auditor checks for every entry).
-    pub(crate) fn label_allows(&self, space_label: IpcLabel, p: PortId) -> bool {
-        let g = self.ip_mq_lock(p);
-        match g.ip_kolabel {
-            None => true,
-            Some(l) => {
-                let need = l.ikol_label & IPC_LABEL_SPACE_MASK;
-                need & space_label == need
-            }
-        }
+    /// The kobject label of `p` (`ikol_label`), if it has one, read under the port lock (for
+    /// the auditor's label contract).
+    pub(crate) fn port_kolabel(&self, p: PortId) -> Option<IpcLabel> {
+        self.ip_mq_lock(p).ip_kolabel.map(|l| l.ikol_label)
     }
 }

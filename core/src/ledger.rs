@@ -222,6 +222,9 @@ impl Kernel {
         Ok(())
     }
 
+    /// The label contract of one entry, as copyout enforces it: a send or send-once right only
+    /// to a port whose space label bits the space has, and never a send-once right to a port
+    /// whose label substitutes (the label check refuses every right but a send right there).
     fn check_entry_label(
         &self,
         sg: &SpaceGuard<'_>,
@@ -229,12 +232,29 @@ impl Kernel {
         ie_bits: u32,
         p: PortId,
     ) -> Result<(), Finding> {
-        if ie_bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE) != 0 && !self.label_allows(sg.is_label, p) {
+        if ie_bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE) == 0 {
+            return Ok(());
+        }
+        let Some(label) = self.port_kolabel(p) else {
+            return Ok(());
+        };
+        let need = label & IPC_LABEL_SPACE_MASK;
+        if need & sg.is_label != need {
             return Err(Finding::violation(
                 "label-contract",
                 format!(
                     "{:?} (label {:#x}) holds name {name:#x} for labeled {p} whose label it lacks",
                     sg.id, sg.is_label
+                ),
+            ));
+        }
+        if ie_bits & IE_BITS_SEND_ONCE != 0 && label & IPC_LABEL_SUBST_MASK != 0 {
+            return Err(Finding::violation(
+                "label-contract",
+                format!(
+                    "{:?} holds name {name:#x}, a send-once right to {p} whose label {label:#x} \
+                     substitutes: the label check refuses all but send rights to such a port",
+                    sg.id
                 ),
             ));
         }
