@@ -522,7 +522,7 @@ pub const IKOT_INFO: [IkotInfo; IKOT_MAX_TYPE as usize] = [
     },
 ];
 
-/// The type's XNU name, or "IKOT_<n>" for an out-of-range value.
+/// The type's XNU name, or `IKOT_OUT_OF_RANGE` for an out-of-range value.
 pub fn ikot_name(t: IpcKobjectType) -> &'static str {
     IKOT_INFO
         .get(t as usize)

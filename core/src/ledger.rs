@@ -15,6 +15,10 @@
 //!   `ipc_notify_no_senders_prepare` produced with `ip_srights` at 0 and the request armed (a
 //!   spoofed or doubled callback is caught here); a lazily allocated kobject publishes exactly one
 //!   port.
+//! * **The label contract**, as copyout enforces it, for every entry of every space (with the
+//!   conservation walk, and at any time through [`Kernel::audit_space_labels`]): a send or
+//!   send-once right only to a port whose space label bits the space has, and never a send-once
+//!   right to a port whose label substitutes.
 //! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
 //!   permanent ports and objects may remain, and no out-of-line copy may be left.
 //! * Counter underflow and overflow, double release and use after free are caught where they
@@ -209,8 +213,7 @@ impl Kernel {
         t.no_dangling_holders()
     }
 
-    /// The label contract of one space: no send or send-once right to a labeled port whose
-    /// label the space lacks. Labels never change, so unlike [`Kernel::audit`] this holds at any
+    /// The label contract (see the module header) for every entry of one space. Labels never change, so unlike [`Kernel::audit`] this holds at any
     /// point, not only at quiescence: a thread may check the space it alone changes.
     pub fn audit_space_labels(&self, space: SpaceId) -> Result<(), Finding> {
         let sg = self.is_write_lock(space);
