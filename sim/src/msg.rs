@@ -25,7 +25,7 @@ use kobject::mig_routines::{
     mig_table_with_synthetic, mig_target_kotypes, mig_well_formed_words, MIG_SELECT_ALT,
     MIG_SELECT_FAIL, MIG_SYNTHETIC_DEFERRED_REPLY_ID,
 };
-use kobject::{Finding, IpcPort, Kernel, ObjId, PortId, SpaceId};
+use kobject::{IpcPort, Kernel, ObjId, PortId, SpaceId};
 
 use crate::params::{DescKind, DescSpec, Disp, MsgSpec, ReplyTo, Source, MSG_DESCRIPTORS_MAX};
 use crate::seed::ParamRng;
@@ -57,13 +57,7 @@ pub fn routines_for(ty: IpcKobjectType) -> &'static [i32] {
         let mut ids: Vec<i32> = mig_table().routines().iter().map(|r| r.msgh_id).collect();
         ids.sort_unstable();
         for id in ids {
-            let desc = routine(id).unwrap_or_else(|| {
-                Finding::violation(
-                    "mig-hash-lookup",
-                    format!("find_mig_hash_entry does not find routine {id} of the kernel's table"),
-                )
-                .raise()
-            });
+            let desc = routine(id).expect("a routine of the table");
             for &ty in mig_target_kotypes(desc) {
                 by_type.entry(ty).or_default().push(id);
             }
