@@ -36,11 +36,7 @@ else
   fuzz_setup
   [[ "$FUZZ_MODE" == nightly* ]] || { echo "bench: --asan needs a nightly toolchain" >&2; exit 2; }
 fi
-if [[ $nocmp -eq 1 ]]; then
-  FUZZ_FLAGS[-1]="${FUZZ_FLAGS[-1]}-nocmp"
-  FUZZ_FLAGS=(--no-trace-compares "${FUZZ_FLAGS[@]}")
-  FUZZ_MODE="$FUZZ_MODE, no comparison tracing"
-fi
+[[ $nocmp -eq 0 ]] || fuzz_no_trace_compares
 targets=(empty "${FUZZ_TARGETS[@]}")
 for target in "${targets[@]}"; do
   "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "$target" >/dev/null 2>&1

@@ -29,6 +29,13 @@ fuzz_setup() {
   fi
 }
 
+# After fuzz_setup: build without comparison tracing, into a directory of its own.
+fuzz_no_trace_compares() {
+  FUZZ_FLAGS[-1]="${FUZZ_FLAGS[-1]}-nocmp"
+  FUZZ_FLAGS=(--no-trace-compares "${FUZZ_FLAGS[@]}")
+  FUZZ_MODE="$FUZZ_MODE, no comparison tracing"
+}
+
 # The dictionary option for a target, if it has one.
 fuzz_dict_args() {
   if [[ -f "fuzz/$1.dict" ]]; then

@@ -49,11 +49,7 @@ cd "$(dirname "$0")/.."
 source scripts/fuzz-env.sh
 fuzz_is_target "$target" || { echo "fuzz: unknown target $target" >&2; usage; }
 fuzz_setup
-if [[ $nocmp -eq 1 ]]; then
-  FUZZ_FLAGS[-1]="${FUZZ_FLAGS[-1]}-nocmp"
-  FUZZ_FLAGS=(--no-trace-compares "${FUZZ_FLAGS[@]}")
-  FUZZ_MODE="$FUZZ_MODE, no comparison tracing"
-fi
+[[ $nocmp -eq 0 ]] || fuzz_no_trace_compares
 
 work="target/fuzz-corpus/$target"
 artifacts="target/fuzz-artifacts/$target"

@@ -126,11 +126,6 @@ impl<T> Arena<T> {
     }
 
     /// Every live handle, in index order.
-    pub fn live_handles(&self) -> Vec<Handle> {
-        self.live().collect()
-    }
-
-    /// Every live handle, in index order, without collecting them.
     pub fn live(&self) -> impl Iterator<Item = Handle> + '_ {
         let next = self.alloc.with(|a| a.next);
         (0..next).filter_map(|idx| {

@@ -280,12 +280,12 @@ impl Kernel {
 
     /// Live ports, in arena order.
     pub fn live_ports(&self) -> Vec<PortId> {
-        self.ports.live_handles().into_iter().map(PortId).collect()
+        self.iter_live_ports().collect()
     }
 
     /// Live kernel objects, in arena order.
     pub fn live_objects(&self) -> Vec<ObjId> {
-        self.objects.live_handles().into_iter().map(ObjId).collect()
+        self.iter_live_objects().collect()
     }
 
     /// Live ports in arena order, without collecting them (the auditor's walk).
@@ -302,10 +302,6 @@ impl Kernel {
     }
 
     pub fn live_spaces(&self) -> Vec<SpaceId> {
-        self.spaces
-            .live_handles()
-            .into_iter()
-            .map(SpaceId)
-            .collect()
+        self.iter_live_spaces().collect()
     }
 }
