@@ -178,6 +178,8 @@ pub struct TraceEvent {
     pub actor: u32,
     pub op: &'static str,
     pub port: PortId,
+    /// The port's kobject type when the step ran (`IKOT_NONE` for an ordinary port).
+    pub kotype: crate::ikot::IpcKobjectType,
     pub srights: u32,
     pub sorights: u32,
     pub mscount: u32,
@@ -257,6 +259,11 @@ impl Kernel {
         self.actor = actor;
     }
 
+    /// Events traced so far (a plain read: no scheduling point).
+    pub fn trace_len(&self) -> usize {
+        self.trace.as_ref().map_or(0, |t| t.with(|t| t.len()))
+    }
+
     pub fn take_trace(&self) -> Vec<TraceEvent> {
         self.trace
             .as_ref()
@@ -269,6 +276,7 @@ impl Kernel {
                 actor: (self.actor)(),
                 op,
                 port: g.id,
+                kotype: g.ip_kotype(),
                 srights: g.ip_srights,
                 sorights: g.ip_sorights,
                 mscount: g.ip_mscount,

@@ -233,7 +233,7 @@ fn replay_sched_race(data: &[u8], bugs: Bugs) -> Replay {
     let (run, stats) = sched_race::execute(&input, bugs);
     let params = serde_json::to_string_pretty(&input.params()).unwrap_or_default();
     let decoded = format!("{}\nparams: {params}", input.describe());
-    let trace = kobjsim::trace::text(&run.outcome.trace, run.outcome.finding.as_ref());
+    let trace = kobjsim::trace::text(&run.outcome);
     let log = trace.lines().map(str::to_string).collect();
     let result = match run.outcome.finding {
         None => Ok(format!("{stats:?}")),

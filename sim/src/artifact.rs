@@ -14,18 +14,22 @@ use shuttle::scheduler::Schedule;
 
 use crate::explore::{self, Plan, SchedulerKind, Violation};
 use crate::fuzzing::sched_race::{self, SchedRaceInput};
-use crate::harness::{Outcome, Report};
+use crate::harness::{self, Outcome, Report};
 use crate::params::Params;
 use crate::scenario::{self, Scenario};
 
-/// The artifact format this kobjsim writes. Version 2 added `params.messages` (the `send`
-/// steps' messages); a version 1 artifact is a version 2 artifact without them, and still reads.
-/// Version 3 added scheduler `sched_race` with its `fuzz_input`; older artifacts still read.
-pub const FORMAT_VERSION: u64 = 3;
+/// The artifact format this kobjsim writes. Version 4 holds programs in the one action language
+/// (`lang.rs`) for every engine; versions 1 to 3 held the simulator's own step language, which is
+/// gone (the last commit that replays them is named in the error).
+pub const FORMAT_VERSION: u64 = 4;
 /// The `scheduler` of an artifact written from a `sched_race` fuzz input.
 pub const SCHED_RACE_SCHEDULER: &str = "sched_race";
+/// The `scheduler` of a one-thread run, which runs natively and has no schedule.
+pub const NATIVE_SCHEDULER: &str = "native";
 /// The oldest format this kobjsim reads.
-const FORMAT_VERSION_OLDEST: u64 = 1;
+const FORMAT_VERSION_OLDEST: u64 = 4;
+/// The last commit whose kobjsim replays artifacts of formats 1 to 3.
+const LAST_COMMIT_OF_FORMAT_3: &str = "cd3acb9";
 /// Artifacts larger than this are not ours (a schedule is a few kilobytes).
 const ARTIFACT_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Name collisions tried before giving up on a fresh name.
@@ -41,7 +45,8 @@ pub struct Artifact {
     pub iteration: u64,
     pub scheduler: String,
     pub depth: u64,
-    /// shuttle's schedule string (hex, as shuttle prints it).
+    /// shuttle's schedule string (hex, as shuttle prints it); empty for a native run.
+    #[serde(default)]
     pub schedule: String,
     /// The injected bug, by `kobject::Bug` name; `null` for the faithful model.
     pub bug: Option<String>,
@@ -59,7 +64,8 @@ pub struct Loaded {
     pub artifact: Artifact,
     pub scenario: &'static Scenario,
     pub bug: Option<Bug>,
-    pub schedule: Schedule,
+    /// shuttle's schedule; `None` for a native run.
+    pub schedule: Option<Schedule>,
     /// The decoded `fuzz_input` of a `sched_race` artifact.
     pub fuzz_input: Option<SchedRaceInput>,
 }
@@ -82,7 +88,14 @@ impl Loaded {
     /// re-derives the run from its seed and iteration instead, and returns a note saying so.
     pub fn reproduce(&self) -> (Outcome, Option<String>) {
         let a = &self.artifact;
-        match explore::replay(self.scenario, &a.params, self.bug, self.schedule.clone()) {
+        let Some(schedule) = self.schedule.clone() else {
+            let bugs = Bugs::one(self.bug);
+            return (
+                harness::execute_native(self.scenario, &a.params, bugs, true),
+                None,
+            );
+        };
+        match explore::replay(self.scenario, &a.params, self.bug, schedule) {
             Ok(outcome) => (outcome, None),
             Err(why) if self.fuzz_input.is_some() => {
                 let input = self.fuzz_input.as_ref().expect("checked");
@@ -115,6 +128,28 @@ impl Artifact {
             schedule: violation.schedule.clone(),
             bug: plan.bug.map(|b| b.name().to_string()),
             finding: violation.report.clone(),
+            fuzz_input: None,
+        }
+    }
+
+    /// An artifact of a native (one-thread) run: no scheduler, no schedule.
+    pub fn native(
+        scenario: &Scenario,
+        params: Params,
+        bug: Option<Bug>,
+        finding: Report,
+    ) -> Artifact {
+        Artifact {
+            format_version: FORMAT_VERSION,
+            scenario: scenario.name.to_string(),
+            params,
+            seed: 0,
+            iteration: 0,
+            scheduler: NATIVE_SCHEDULER.to_string(),
+            depth: 0,
+            schedule: String::new(),
+            bug: bug.map(|b| b.name().to_string()),
+            finding,
             fuzz_input: None,
         }
     }
@@ -197,7 +232,19 @@ impl Artifact {
             .validate(scenario.threads_max)
             .map_err(|e| format!("parameters out of bounds for {}: {e}", scenario.name))?;
         let fuzz_input = self.resolve_fuzz_input(scenario)?;
-        let schedule = explore::decode_schedule(&self.schedule)?;
+        let native = self.scheduler == NATIVE_SCHEDULER;
+        if native != (self.params.threads() == 1) {
+            return Err(format!(
+                "scheduler {:?} with {} programs: one program runs natively, several under shuttle",
+                self.scheduler,
+                self.params.threads()
+            ));
+        }
+        let schedule = match native {
+            true if self.schedule.is_empty() => None,
+            true => return Err("a native run has no schedule".into()),
+            false => Some(explore::decode_schedule(&self.schedule)?),
+        };
         Ok(Loaded {
             artifact: self,
             scenario,
@@ -211,6 +258,12 @@ impl Artifact {
     /// artifact names one of the simulator's schedulers and carries none.
     fn resolve_fuzz_input(&self, scenario: &Scenario) -> Result<Option<SchedRaceInput>, String> {
         if self.scheduler != SCHED_RACE_SCHEDULER {
+            if self.scheduler == NATIVE_SCHEDULER {
+                return match self.fuzz_input {
+                    None => Ok(None),
+                    Some(_) => Err("fuzz_input in a native artifact".into()),
+                };
+            }
             SchedulerKind::from_name(&self.scheduler)
                 .ok_or_else(|| format!("unknown scheduler {:?}", self.scheduler))?;
             return match self.fuzz_input {
@@ -279,6 +332,10 @@ fn check_version(value: &serde_json::Value) -> Result<(), String> {
             "artifact format_version {v} is newer than this kobjsim reads ({FORMAT_VERSION}); \
              update kobjsim"
         )),
+        1..=3 => Err(format!(
+            "artifact format_version {version} holds the simulator's old step language; \
+             replay it with kobjsim at commit {LAST_COMMIT_OF_FORMAT_3}, or re-record it"
+        )),
         v => Err(format!("artifact format_version {v} is not supported")),
     }
 }
@@ -293,13 +350,16 @@ mod tests {
         assert!(Artifact::parse("{\"format_version\": 1, \"scen")
             .unwrap_err()
             .contains("truncated"));
-        assert!(Artifact::parse("{\"format_version\": 4}")
+        assert!(Artifact::parse("{\"format_version\": 5}")
             .unwrap_err()
             .contains("newer"));
+        assert!(Artifact::parse("{\"format_version\": 3}")
+            .unwrap_err()
+            .contains("old step language"));
         assert!(Artifact::parse("{\"format_version\": \"1\"}")
             .unwrap_err()
             .contains("whole number"));
-        assert!(Artifact::parse("{\"format_version\": 1}")
+        assert!(Artifact::parse("{\"format_version\": 4}")
             .unwrap_err()
             .contains("corrupt artifact"));
     }

@@ -686,6 +686,7 @@ pub fn replay(
             report => Ok(Outcome {
                 finding: Some((u32::MAX, report)),
                 trace: Vec::new(),
+                ..Outcome::default()
             }),
         },
         (None, Some(outcome)) => Ok(outcome),
@@ -721,6 +722,7 @@ pub fn execute_bytes(
         (Some(message), _) => Outcome {
             finding: Some((u32::MAX, shuttle_report(message))),
             trace: Vec::new(),
+            ..Outcome::default()
         },
         (None, Some(outcome)) => outcome,
         (None, None) => Outcome {
@@ -728,7 +730,7 @@ pub fn execute_bytes(
                 u32::MAX,
                 shuttle_report("the byte scheduler ran no execution".into()),
             )),
-            trace: Vec::new(),
+            ..Outcome::default()
         },
     };
     ByteRun {
@@ -797,10 +799,12 @@ pub fn rerun(plan: &Plan, iteration: u64) -> (u64, Outcome) {
         Some(v) if run.outcomes.len() as u64 <= v.iteration - first => Outcome {
             finding: Some((u32::MAX, v.report)),
             trace: Vec::new(),
+            ..Outcome::default()
         },
         _ => run.outcomes.pop().unwrap_or(Outcome {
             finding: None,
             trace: Vec::new(),
+            ..Outcome::default()
         }),
     };
     (reached, outcome)
@@ -844,6 +848,7 @@ mod tests {
         Outcome {
             finding: finding.map(|f| (1, Report::deadlock(f.to_string()))),
             trace: Vec::new(),
+            ..Outcome::default()
         }
     }
 

@@ -1,6 +1,7 @@
-//! One scenario run inside one shuttle execution: the kernel is built there (shuttle's primitives
-//! panic outside an execution), the workers race on simulated threads, and the first finding any
-//! of them raises is kept.
+//! One run: a scenario's setup, one program per thread, and a schedule. One program runs natively
+//! ([`execute_native`], the fuzz targets' path: audited after every action); several race on
+//! shuttle's simulated threads inside one execution ([`execute`]: the kernel is built there, since
+//! shuttle's primitives panic outside one), and the first finding any thread raises is kept.
 //!
 //! Findings unwind as `kobject::Finding` panics; every simulated thread's body runs inside
 //! `kobject::catch`, so the execution itself always completes and shuttle never sees them. What
@@ -14,9 +15,10 @@ use kobject::kernel::TraceEvent;
 use kobject::{catch, Bugs, Finding, FindingKind, Held, Kernel, Platform};
 use serde::{Deserialize, Serialize};
 
-use crate::params::{Params, Step};
+use crate::lang::Action;
+use crate::params::Params;
 use crate::scenario::Scenario;
-use crate::world::{self, Hand, World};
+use crate::world::{self, Actor, Outcome as ActionOutcome, Shared, Stats};
 
 /// A finding in the form artifacts store and reports print.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,13 +63,32 @@ impl fmt::Display for Report {
     }
 }
 
-/// What one execution observed.
+/// One action as it ran: on which thread, what it was, what it returned, and the trace events it
+/// caused (`start..end` in the run's trace).
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// The simulated thread (shuttle task id; the native thread is 1, as the first worker).
+    pub actor: u32,
+    /// Program and action index.
+    pub program: usize,
+    pub index: usize,
+    pub action: Action,
+    pub outcome: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What one execution observed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// The first finding and the simulated thread (shuttle task id, 0 = main) that raised it.
     pub finding: Option<(u32, Report)>,
     /// Every traced model step, when tracing was on.
     pub trace: Vec<TraceEvent>,
+    /// Every action that ran, when tracing was on, in the order they started.
+    pub spans: Vec<Span>,
+    /// What the actions did, summed over threads.
+    pub stats: Stats,
 }
 
 /// The first finding of a run; later ones are dropped, since what follows a broken invariant is
@@ -96,26 +117,188 @@ impl FirstFinding {
     }
 }
 
-/// The running simulated thread, as the kernel's trace names it: shuttle's task id.
+/// The running simulated thread, as the kernel's trace names it: shuttle's task id. Only inside
+/// a shuttle execution.
 pub fn actor() -> u32 {
     shuttle::current::try_get_current_task().map_or(u32::MAX, |t| {
         u32::try_from(usize::from(t)).unwrap_or(u32::MAX)
     })
 }
 
-/// What a scenario's run function gets: the kernel and the finding slot.
-pub struct Ctx {
-    pub k: Arc<Kernel>,
+/// The native thread's id in traces.
+const NATIVE_ACTOR: u32 = 1;
+
+/// Boots the kernel of a run: every kernel of the one world dispatches through the table with the
+/// synthetic `MIG_NO_REPLY` routine ([`crate::typed::mig_table`]).
+fn boot(platform: Platform, bugs: Bugs, traced: bool) -> Kernel {
+    let mut kernel = Kernel::new(platform, bugs);
+    kernel.set_static_mig_table(crate::typed::mig_table());
+    if traced {
+        // shuttle's task lookup panics outside an execution: a native run names its one thread.
+        kernel.enable_trace(match platform {
+            Platform::Native => || NATIVE_ACTOR,
+            _ => actor,
+        });
+    }
+    kernel
+}
+
+/// Runs one action and, when `spans` is given, records it. The span is recorded before the
+/// action runs, so an action a finding interrupts still has one (see [`close_span`]).
+fn run_action(
+    k: &Kernel,
+    shared: &Shared,
+    actor_state: &mut Actor,
+    (who, program, index): (u32, usize, usize),
+    action: &Action,
+    mut spans: Option<&mut Vec<Span>>,
+) {
+    let start = k.trace_len();
+    if let Some(spans) = spans.as_deref_mut() {
+        spans.push(Span {
+            actor: who,
+            program,
+            index,
+            action: action.clone(),
+            outcome: "(interrupted by the finding)".to_string(),
+            start,
+            end: start,
+        });
+    }
+    let outcome: ActionOutcome = actor_state.step(k, shared, action);
+    if let Some(span) = spans.and_then(|s| s.last_mut()) {
+        span.outcome = format!("{outcome:?}");
+        span.end = k.trace_len();
+    }
+}
+
+/// Ends the span of an action a finding interrupted at the trace's current end.
+fn close_span(k: &Kernel, spans: &mut [Span]) {
+    if let Some(span) = spans.last_mut() {
+        if span.end == span.start {
+            span.end = k.trace_len();
+        }
+    }
+}
+
+/// A native run's result, with the finding as the model raised it.
+pub struct NativeRun {
+    pub result: Result<Stats, Finding>,
+    pub trace: Vec<TraceEvent>,
+    pub spans: Vec<Span>,
+}
+
+/// Runs one program natively on a fresh kernel with `bugs`, auditing after every action and at
+/// teardown. With `traced`, the run keeps the trace and the spans. A finding's message names the
+/// action it happened at.
+pub fn run_native(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> NativeRun {
+    assert_eq!(params.threads(), 1, "a native run has one program");
+    // Findings unwind as panics: keep them off the terminal, in front of shuttle's hook too
+    // (which a race earlier in the process installed, and which fails outside an execution).
+    crate::hooks::install();
+    crate::hooks::quietly(|| run_native_quietly(scenario, params, bugs, traced))
+}
+
+fn run_native_quietly(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> NativeRun {
+    let k = boot(Platform::Native, bugs, traced);
+    let mut spans = Vec::new();
+    let mut at: Option<usize> = None;
+    let result = catch(|| -> Result<Stats, Finding> {
+        let (shared, mut actors) = (scenario.setup)(&k, params);
+        let mut held: Vec<Held> = shared.held();
+        held.extend(actors[0].hand());
+        k.audit(&held)?;
+        let actor_state = &mut actors[0];
+        for (i, action) in params.programs[0].iter().enumerate() {
+            at = Some(i);
+            let spans = traced.then_some(&mut spans);
+            run_action(
+                &k,
+                &shared,
+                actor_state,
+                (NATIVE_ACTOR, 0, i),
+                action,
+                spans,
+            );
+            held.clear();
+            held.extend(shared.held());
+            held.extend(actor_state.hand());
+            k.audit(&held)?;
+        }
+        at = None;
+        let stats = actor_state.stats.clone();
+        end_of_run(&k, &shared, &mut actors, true);
+        k.audit_teardown()?;
+        Ok(stats)
+    });
+    close_span(&k, &mut spans);
+    NativeRun {
+        result: result.and_then(|r| r).map_err(|f| locate(f, at, params)),
+        trace: k.take_trace(),
+        spans,
+    }
+}
+
+/// [`run_native`] as an [`Outcome`].
+pub fn execute_native(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> Outcome {
+    let run = run_native(scenario, params, bugs, traced);
+    let (finding, stats) = match run.result {
+        Ok(stats) => (None, stats),
+        Err(f) => (
+            Some((NATIVE_ACTOR, Report::from_finding(f))),
+            Stats::default(),
+        ),
+    };
+    Outcome {
+        finding,
+        trace: run.trace,
+        spans: run.spans,
+        stats,
+    }
+}
+
+/// The end of a run on the main thread: each actor's end (on its own thread for a race, here for
+/// a native run), then the machine's shutdown.
+fn end_of_run(k: &Kernel, shared: &Shared, actors: &mut [Actor], finish: bool) {
+    for a in actors.iter_mut() {
+        if finish {
+            a.finish(k);
+        }
+        a.teardown(k);
+    }
+    shared.teardown(k);
+    world::shutdown(k);
+}
+
+/// Prefixes a finding with where it happened, so one line reproduces and explains it.
+fn locate(finding: Finding, at: Option<usize>, params: &Params) -> Finding {
+    let place = match at {
+        Some(i) => format!(
+            "at action #{i} of {} ({})",
+            params.programs[0].len(),
+            params.programs[0][i].kind()
+        ),
+        None => "at teardown".to_string(),
+    };
+    Finding {
+        message: format!("{place}: {}", finding.message),
+        ..finding
+    }
+}
+
+/// What a race's main thread works with: the kernel and the finding slot.
+struct Ctx {
+    k: Arc<Kernel>,
     first: Arc<FirstFinding>,
 }
 
 impl Ctx {
-    pub fn failed(&self) -> bool {
+    fn failed(&self) -> bool {
         self.first.raised()
     }
 
     /// Audits at a quiescent point with `held` outstanding; records a violation. True when clean.
-    pub fn audit(&self, held: &[Held]) -> bool {
+    fn audit(&self, held: &[Held]) -> bool {
         match self.k.audit(held) {
             Ok(()) => true,
             Err(f) => {
@@ -125,81 +308,113 @@ impl Ctx {
         }
     }
 
-    /// Runs each program on its own simulated thread with its hand, and joins them all. A worker
-    /// stops at its next step once any thread has raised a finding.
-    pub fn race(&self, world: &Arc<World>, hands: Vec<Hand>, programs: &[Vec<Step>]) {
-        assert_eq!(hands.len(), programs.len(), "one hand per program");
-        let handles: Vec<_> = hands
+    /// Runs each program on its own simulated thread with its actor, and joins them all; the
+    /// actors come back for the teardown. A thread stops at its next action once any thread has
+    /// raised a finding.
+    fn race(
+        &self,
+        shared: &Arc<Shared>,
+        actors: Vec<Actor>,
+        programs: &[Vec<Action>],
+    ) -> (Vec<Actor>, Vec<Span>) {
+        assert_eq!(actors.len(), programs.len(), "one actor per program");
+        let handles: Vec<_> = actors
             .into_iter()
             .zip(programs.iter().cloned())
-            .map(|(hand, program)| self.spawn_worker(world, hand, program))
+            .enumerate()
+            .map(|(i, (a, program))| self.spawn(shared, a, i, program))
             .collect();
+        let mut back = Vec::new();
+        let mut spans = Vec::new();
         for handle in handles {
-            if handle.join().is_err() {
-                let bug = "a worker panicked outside kobject::catch".to_string();
-                self.first.record(0, Finding::violation("harness", bug));
+            match handle.join() {
+                Ok((a, s)) => {
+                    back.push(a);
+                    spans.extend(s);
+                }
+                Err(_) => {
+                    let bug = "a thread panicked outside kobject::catch".to_string();
+                    self.first.record(0, Finding::violation("harness", bug));
+                }
             }
         }
+        spans.sort_by_key(|s| (s.start, s.actor));
+        (back, spans)
     }
 
-    fn spawn_worker(
+    fn spawn(
         &self,
-        world: &Arc<World>,
-        mut hand: Hand,
-        program: Vec<Step>,
-    ) -> shuttle::thread::JoinHandle<()> {
+        shared: &Arc<Shared>,
+        mut a: Actor,
+        program_index: usize,
+        program: Vec<Action>,
+    ) -> shuttle::thread::JoinHandle<(Actor, Vec<Span>)> {
         let k = Arc::clone(&self.k);
-        let world = Arc::clone(world);
+        let shared = Arc::clone(shared);
         let first = Arc::clone(&self.first);
         shuttle::thread::spawn(move || {
+            let mut spans = Vec::new();
+            let me = actor();
             let result = catch(|| {
-                for &step in &program {
+                for (i, action) in program.iter().enumerate() {
                     if first.raised() {
                         return;
                     }
-                    world::run_step(&k, &world, &mut hand, step);
+                    let at = (me, program_index, i);
+                    run_action(&k, &shared, &mut a, at, action, Some(&mut spans));
                 }
-                world::release_all(&k, &mut hand);
+                a.finish(&k);
             });
-            if let Err(finding) = result {
-                first.record(actor(), finding);
+            if let Err(mut finding) = result {
+                close_span(&k, &mut spans);
+                if let Some(span) = spans.last() {
+                    finding.message = format!(
+                        "at action #{} of thread {} ({}): {}",
+                        span.index,
+                        span.program,
+                        span.action.kind(),
+                        finding.message
+                    );
+                }
+                first.record(me, finding);
             }
+            (a, spans)
         })
-    }
-
-    /// The common shape of a scenario: audit the setup, race the workers, tear down.
-    pub fn play(&self, params: &Params, mut world: World, hands: Vec<Hand>) {
-        let mut held: Vec<Held> = hands.iter().flat_map(Hand::all).collect();
-        held.extend(world.held());
-        if !self.audit(&held) {
-            return;
-        }
-        world.messages = params.messages.clone();
-        let world = Arc::new(world);
-        self.race(&world, hands, &params.programs);
-        if !self.failed() {
-            world::teardown(&self.k, &world);
-        }
     }
 }
 
-/// Runs `scenario` once. Must be called inside a shuttle execution (its main task).
+/// Runs `scenario` with `params` once, its programs racing on simulated threads. Must be called
+/// inside a shuttle execution (its main task).
 ///
 /// Tracing is always on (it is cheap, and a determinism check compares whole traces). It adds
 /// no scheduling point: the trace reads a plain copy of `io_references`, never the shuttle
 /// atomic, so a traced run schedules exactly like an untraced one.
-///
-/// Every kernel dispatches through the MIG table with the synthetic `MIG_NO_REPLY` routine
-/// ([`crate::msg::mig_table`]); real ids are found the same in it.
 pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs) -> Outcome {
-    let mut kernel = Kernel::new(Platform::Shuttle, bugs);
-    kernel.set_static_mig_table(crate::msg::mig_table());
-    kernel.enable_trace(actor);
     let ctx = Ctx {
-        k: Arc::new(kernel),
+        k: Arc::new(boot(Platform::Shuttle, bugs, true)),
         first: Arc::new(FirstFinding::default()),
     };
-    if let Err(finding) = catch(|| (scenario.run)(&ctx, params)) {
+    let mut spans = Vec::new();
+    let mut stats = Stats::default();
+    let run = catch(|| {
+        let (shared, actors) = (scenario.setup)(&ctx.k, params);
+        let mut held: Vec<Held> = actors.iter().flat_map(Actor::hand).collect();
+        held.extend(shared.held());
+        if !ctx.audit(&held) {
+            return;
+        }
+        let shared = Arc::new(shared);
+        let (mut actors, s) = ctx.race(&shared, actors, &params.programs);
+        spans = s;
+        for a in &actors {
+            stats.actions_run += a.stats.actions_run;
+            stats.actions_skipped += a.stats.actions_skipped;
+        }
+        if !ctx.failed() {
+            end_of_run(&ctx.k, &shared, &mut actors, false);
+        }
+    });
+    if let Err(finding) = run {
         ctx.first.record(actor(), finding);
     }
     if !ctx.failed() {
@@ -215,5 +430,16 @@ pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs) -> Outcome {
             .take()
             .map(|(actor, f)| (actor, Report::from_finding(f))),
         trace: ctx.k.take_trace(),
+        spans,
+        stats,
+    }
+}
+
+/// Runs `params` the way its thread count says: one program natively, several under shuttle
+/// (which must then be running).
+pub fn execute_any(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> Outcome {
+    match params.threads() {
+        1 => execute_native(scenario, params, bugs, traced),
+        _ => execute(scenario, params, bugs),
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! The pieces, in the order a run uses them:
 //! * [`seed`] expands `(seed, iteration)` with ChaCha into scenario parameters and scheduler seeds;
-//! * [`scenario`] is the registry of named workloads and [`world`] the operations they are made of,
-//!   [`msg`] the `mach_msg` side of them (the workers' own tasks, messages, replies);
-//! * [`harness`] runs one scenario inside one shuttle execution and reports its first finding;
+//! * [`lang`] is the action language every engine speaks, [`typed`] the MIG table as call
+//!   descriptions, [`world`] the one world that executes actions on the model;
+//! * [`scenario`] is the registry of named workloads: generators of programs and setups;
+//! * [`harness`] runs a setup and its programs (one natively, several inside one shuttle
+//!   execution) and reports the first finding; [`shrink`] makes a finding smaller;
 //! * [`explore`] drives shuttle's schedulers over blocks of iterations, on one or more jobs;
 //! * [`artifact`] writes and validates the replay files, [`trace`] prints or exports a run;
 //! * [`hooks`] keeps expected panics (findings) off the terminal, [`bench`] measures throughput;
@@ -20,11 +22,13 @@ pub mod explore;
 pub mod fuzzing;
 pub mod harness;
 pub mod hooks;
-pub mod msg;
+pub mod lang;
 pub mod params;
 pub mod scenario;
 pub mod seed;
+pub mod shrink;
 pub mod trace;
+pub mod typed;
 pub mod world;
 
 pub use explore::{SchedulerKind, Violation};

@@ -1,5 +1,5 @@
-//! The `kobjsim` command line: list, run, replay, bench, bugs, and from-sched-race (a fuzz
-//! input into a replayable artifact).
+//! The `kobjsim` command line: list, run, replay, shrink, bench, bugs, and from-fuzz (a fuzz
+//! input of `mig_dispatch` or `sched_race` into a replayable artifact).
 //!
 //! Exit codes: 0 when no violation was seen, 1 when one was (or a determinism check diverged),
 //! 2 for bad usage or input (clap's own errors included). The wall clock is read here only, for
@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use kobject::Bug;
 use kobjsim::artifact::Artifact;
 use kobjsim::explore::{self, Budget, Exploration, Plan, SchedulerKind};
-use kobjsim::{bench, scenario, trace, Scenario, SCENARIOS};
+use kobjsim::{bench, scenario, shrink, trace, Scenario, SCENARIOS};
 
 /// Iterations per scenario when neither --iterations nor --seconds is given.
 const DEFAULT_ITERATIONS: u64 = 1000;
@@ -56,16 +56,40 @@ enum Command {
     },
     /// How fast each engine finds each injected bug; the faithful model must stay clean.
     Bugs(BugsArgs),
-    /// Run a sched_race fuzz input and write what it finds as an artifact for `kobjsim replay`.
-    /// Exit 0 when an artifact was written, 1 when the input runs clean (nothing to write).
-    FromSchedRace {
+    /// Make an artifact smaller while the same invariant still fires: fewer threads, actions,
+    /// descriptors and deviations. Writes the smallest artifact found.
+    Shrink {
         file: PathBuf,
+        /// Candidate runs to try, at most.
+        #[arg(long, default_value_t = 3000)]
+        runs: u64,
+        /// Where the shrunk artifact goes.
+        #[arg(long, default_value = "target/shrunk")]
+        out: PathBuf,
+    },
+    /// Run a mig_dispatch or sched_race fuzz input and write what it finds as an artifact for
+    /// `kobjsim replay` (shrunk too). Exit 0 when an artifact was written, 1 when the input runs
+    /// clean (nothing to write).
+    FromFuzz {
+        file: PathBuf,
+        /// The fuzz target the input is for; default: a `mig_dispatch` or `sched_race` component
+        /// of the file's path.
+        #[arg(long, value_parser = ["mig_dispatch", "sched_race"])]
+        target: Option<String>,
         /// The injected bug; default: the file name's `<bug>--` prefix (as in
         /// corpus/regressions/), else $KOBJSIM_BUG, else none.
         #[arg(long)]
         bug: Option<String>,
         /// Where the artifact goes.
-        #[arg(long, default_value = "target/sched_race-artifacts")]
+        #[arg(long, default_value = "target/fuzz-artifacts")]
+        out: PathBuf,
+    },
+    /// `from-fuzz --target sched_race`.
+    FromSchedRace {
+        file: PathBuf,
+        #[arg(long)]
+        bug: Option<String>,
+        #[arg(long, default_value = "target/fuzz-artifacts")]
         out: PathBuf,
     },
     /// Schedules per second of each scenario beside a bare-shuttle baseline.
@@ -152,7 +176,16 @@ fn main() -> ExitCode {
             scenario,
         } => run_bench(iterations, seed, &scenario),
         Command::Bugs(args) => run_bugs(&args),
-        Command::FromSchedRace { file, bug, out } => from_sched_race(&file, bug.as_deref(), &out),
+        Command::Shrink { file, runs, out } => shrink(&file, runs, &out),
+        Command::FromFuzz {
+            file,
+            target,
+            bug,
+            out,
+        } => from_fuzz(&file, target.as_deref(), bug.as_deref(), &out),
+        Command::FromSchedRace { file, bug, out } => {
+            from_fuzz(&file, Some("sched_race"), bug.as_deref(), &out)
+        }
     };
     result.unwrap_or_else(|message| {
         eprintln!("kobjsim: {message}");
@@ -336,9 +369,48 @@ fn report_failure(plan: &Plan, ex: &Exploration, out: &Path) -> Result<(), Strin
         plan.scheduler.name(),
         v.report
     );
-    let path = Artifact::new(plan, v).write_fresh(out)?;
+    let artifact = Artifact::new(plan, v);
+    let path = artifact.write_fresh(out)?;
     println!("replay: kobjsim replay {}", path.display());
+    write_shrunk(&path, out)?;
     Ok(())
+}
+
+/// Runs shrunk by `run` and `from-fuzz`, at most.
+const SAVE_SHRINK_RUNS: u64 = 1500;
+
+/// Shrinks the artifact at `path` and writes the result beside it (when smaller).
+fn write_shrunk(path: &Path, out: &Path) -> Result<(), String> {
+    let loaded = Artifact::load(path)?;
+    match shrink::shrink(&loaded, SAVE_SHRINK_RUNS) {
+        Ok(s) if s.after != s.before => {
+            let shrunk = s.artifact.write_fresh(out)?;
+            println!("shrunk: {} -> {} ({} runs)", s.before, s.after, s.runs);
+            println!("replay: kobjsim replay {}", shrunk.display());
+        }
+        Ok(s) => println!(
+            "shrunk: nothing smaller fires ({}, {} runs)",
+            s.after, s.runs
+        ),
+        Err(why) => println!("shrunk: {why}"),
+    }
+    Ok(())
+}
+
+fn shrink(file: &Path, runs: u64, out: &Path) -> Result<ExitCode, String> {
+    let loaded = Artifact::load(file)?;
+    let s = shrink::shrink(&loaded, runs)?;
+    println!(
+        "{}: {} -> {} ({} runs)",
+        file.display(),
+        s.before,
+        s.after,
+        s.runs
+    );
+    println!("finding: {}", s.artifact.finding);
+    let path = s.artifact.write_fresh(out)?;
+    println!("replay: kobjsim replay {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn replay(file: &Path, show: bool, chrome: Option<&Path>) -> Result<ExitCode, String> {
@@ -349,10 +421,10 @@ fn replay(file: &Path, show: bool, chrome: Option<&Path>) -> Result<ExitCode, St
         eprintln!("kobjsim: {note}");
     }
     if show {
-        print!("{}", trace::text(&outcome.trace, outcome.finding.as_ref()));
+        print!("{}", trace::text(&outcome));
     }
     if let Some(path) = chrome {
-        let json = trace::chrome(&outcome.trace, outcome.finding.as_ref());
+        let json = trace::chrome(&outcome);
         std::fs::write(path, format!("{json}\n"))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
@@ -499,11 +571,32 @@ fn fuzz_input_bug(file: &Path, bug: Option<&str>) -> Result<Option<Bug>, String>
     }
 }
 
-fn from_sched_race(file: &Path, bug: Option<&str>, out: &Path) -> Result<ExitCode, String> {
-    use kobjsim::fuzzing::sched_race;
+fn from_fuzz(
+    file: &Path,
+    target: Option<&str>,
+    bug: Option<&str>,
+    out: &Path,
+) -> Result<ExitCode, String> {
+    use kobjsim::fuzzing::{mig_dispatch, sched_race};
     let bug = fuzz_input_bug(file, bug)?;
     let data = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let artifact = match sched_race::to_artifact(&data, bug) {
+    let in_path = |name: &str| file.components().any(|c| c.as_os_str() == name);
+    let target = match target {
+        Some(t) => t,
+        None if in_path("mig_dispatch") => "mig_dispatch",
+        None if in_path("sched_race") => "sched_race",
+        None => {
+            return Err(format!(
+                "{}: say --target mig_dispatch or sched_race",
+                file.display()
+            ))
+        }
+    };
+    let made = match target {
+        "mig_dispatch" => mig_dispatch::to_artifact(&data, bug),
+        _ => sched_race::to_artifact(&data, bug),
+    };
+    let artifact = match made {
         Ok(artifact) => artifact,
         Err(clean) => {
             println!("{}: {clean}", file.display());
@@ -511,15 +604,15 @@ fn from_sched_race(file: &Path, bug: Option<&str>, out: &Path) -> Result<ExitCod
         }
     };
     println!(
-        "{}: {} seed {} iteration {} bug {}: {}",
+        "{}: {} {} bug {}: {}",
         file.display(),
+        target,
         artifact.scenario,
-        artifact.seed,
-        artifact.iteration,
         bug.map_or("none", Bug::name),
         artifact.finding
     );
     let path = artifact.write_fresh(out)?;
     println!("replay: kobjsim replay {}", path.display());
+    write_shrunk(&path, out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,41 +1,46 @@
-//! The scenario registry: named workloads of 2-4 simulated threads on the real model.
+//! The scenario registry: named workloads, each a generator of programs in the action language
+//! and a setup of the objects its threads share.
 //!
-//! A scenario is two functions. `draw` turns the iteration's ChaCha stream into [`Params`] (the
-//! worker programs and a few knobs) before the shuttle run, so they go into the artifact. `run`
-//! builds the shared objects on the main thread, hands each worker its initial rights, and calls
-//! [`Ctx::play`], which audits the setup, races the workers and tears down; `harness::execute`
-//! then audits at quiescence (conservation, then leaks at teardown).
+//! A scenario is two functions. `draw` turns the iteration's ChaCha stream into [`Params`] (one
+//! program per thread and a few knobs) before the run, so they go into the artifact. `setup`
+//! builds the shared objects on the main thread and gives each thread its actor (its own task
+//! with names for the message targets, rights it starts with). `harness.rs` then audits the
+//! setup, runs the programs (one natively, several racing under shuttle) and tears down.
 //!
-//! Scenarios that send messages give every worker an outbox (`msg.rs`): its own task, a reply
-//! port, and send rights on the scenario's message targets, whose kobject types are fixed per
-//! scenario so that `draw` can pick routine ids the target's conversion accepts.
+//! Scenarios that send messages give every thread a task of its own, with a reply and a scratch
+//! port and send rights on the scenario's message targets, whose kobject types are fixed per
+//! scenario so that `draw` can pick routines the target's conversion accepts. The `none`
+//! scenario shares nothing: its threads build everything through their actions (the fuzz
+//! targets' world).
 
 use kobject::ikot::{
     IpcKobjectType, IKOT_HOST_PRIV, IKOT_IOKIT_CONNECT, IKOT_MAIN_DEVICE, IKOT_NONE,
     IKOT_TASK_CONTROL, IKOT_TASK_NAME, IKOT_TASK_READ, IKOT_THREAD_CONTROL, IKOT_THREAD_READ,
 };
+use kobject::ipc_kobject_mig::MigKind;
 use kobject::kobjects::{
     TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, THREAD_PORT_CONTROL, THREAD_PORT_READ,
 };
-use kobject::mach::{IpcLabel, IPC_LABEL_DEXT, IPC_LABEL_PLATFORM};
+use kobject::mach::*;
+use kobject::mig_routines::{mig_target_kotypes, MIG_SYNTHETIC_DEFERRED_REPLY_ID};
 use kobject::{Held, IpcKobject, IpcPort, Kernel, ObjId, PortId};
 
-use crate::harness::Ctx;
-use crate::msg::{self, Target};
-use crate::params::{Disp, Op, Params, ReplyTo, Step, STEPS_MAX, THREADS_MAX};
+use crate::lang::*;
+use crate::params::{Params, STEPS_MAX, THREADS_MAX};
 use crate::seed::ParamRng;
-use crate::world::{self, Hand, KPort, Victim, World};
+use crate::typed;
+use crate::world::{self, Actor, KPort, Shared, Target, Victim};
 
 /// One named workload.
 pub struct Scenario {
     pub name: &'static str,
     pub description: &'static str,
-    /// Simulated worker threads, at most (at least 2; the main thread comes on top).
+    /// Simulated threads, at most (at least 2 when drawn; the main thread comes on top).
     pub threads_max: usize,
     /// Draws the parameters of one iteration.
     pub draw: fn(&mut ParamRng) -> Params,
-    /// Runs the workload on the main simulated thread.
-    pub run: fn(&Ctx, &Params),
+    /// Builds the shared objects and one actor per program, on the main thread.
+    pub setup: fn(&Kernel, &Params) -> (Shared, Vec<Actor>),
 }
 
 impl std::fmt::Debug for Scenario {
@@ -53,6 +58,9 @@ impl PartialEq for Scenario {
 
 impl Eq for Scenario {}
 
+/// The name of the scenario that shares nothing (the fuzz targets' setup).
+pub const NONE: &str = "none";
+
 pub static SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "lazy-alloc-race",
@@ -60,14 +68,14 @@ pub static SCENARIOS: &[Scenario] = &[
                       ipc_kobject_make_send_lazy_alloc_port, then release them",
         threads_max: THREADS_MAX,
         draw: draw_lazy_alloc,
-        run: run_lazy_alloc,
+        setup: setup_lazy_alloc,
     },
     Scenario {
         name: "lazy-alloc-labeled-race",
         description: "the same race through ipc_kobject_make_send_lazy_alloc_labeled_port",
         threads_max: THREADS_MAX,
         draw: draw_lazy_alloc_labeled,
-        run: run_lazy_alloc,
+        setup: setup_lazy_alloc,
     },
     Scenario {
         name: "dealloc-vs-make-send",
@@ -76,7 +84,7 @@ pub static SCENARIOS: &[Scenario] = &[
                       to them",
         threads_max: THREADS_MAX,
         draw: draw_dealloc_vs_make_send,
-        run: run_dealloc_vs_make_send,
+        setup: setup_dealloc_vs_make_send,
     },
     Scenario {
         name: "no-senders-vs-rearm",
@@ -84,7 +92,7 @@ pub static SCENARIOS: &[Scenario] = &[
                       threads re-arm with ipc_kobject_make_send_nsrequest",
         threads_max: THREADS_MAX,
         draw: draw_no_senders_vs_rearm,
-        run: run_no_senders_vs_rearm,
+        setup: setup_no_senders_vs_rearm,
     },
     Scenario {
         name: "subst-once-copyout",
@@ -92,7 +100,7 @@ pub static SCENARIOS: &[Scenario] = &[
                       threads release the wrapper's other send rights",
         threads_max: THREADS_MAX,
         draw: draw_subst_once_copyout,
-        run: run_subst_once_copyout,
+        setup: setup_subst_once_copyout,
     },
     Scenario {
         name: "replace-stored-right",
@@ -101,7 +109,7 @@ pub static SCENARIOS: &[Scenario] = &[
                       MIG dispatch",
         threads_max: THREADS_MAX,
         draw: draw_replace_stored_right,
-        run: run_replace_stored_right,
+        setup: setup_replace_stored_right,
     },
     Scenario {
         name: "send-once-notify",
@@ -109,7 +117,7 @@ pub static SCENARIOS: &[Scenario] = &[
                       one thread runs task_terminate",
         threads_max: THREADS_MAX,
         draw: draw_send_once_notify,
-        run: run_send_once_notify,
+        setup: setup_send_once_notify,
     },
     Scenario {
         name: "dispatch-vs-destroy",
@@ -119,16 +127,25 @@ pub static SCENARIOS: &[Scenario] = &[
                       threads",
         threads_max: THREADS_MAX,
         draw: draw_dispatch_vs_destroy,
-        run: run_dispatch_vs_destroy,
+        setup: setup_dispatch_vs_destroy,
     },
     Scenario {
         name: "mixed",
         description: "swarm: each thread runs a random program over a random subset of \
-                      operation kinds on shared semaphores, vouchers, a thread port, a host \
+                      action kinds on shared semaphores, vouchers, a thread port, a host \
                       slot, IOKit objects and each other's reply ports, with messages",
         threads_max: THREADS_MAX,
         draw: draw_mixed,
-        run: run_mixed,
+        setup: setup_mixed,
+    },
+    Scenario {
+        name: NONE,
+        description: "nothing shared: each thread makes its own tasks, threads and objects and \
+                      calls routines on them with typed calls (the fuzz targets' world; one \
+                      program runs natively)",
+        threads_max: THREADS_MAX,
+        draw: draw_none,
+        setup: setup_none,
     },
 ];
 
@@ -137,14 +154,281 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
     SCENARIOS.iter().find(|s| s.name == name)
 }
 
+/// The scenario that shares nothing.
+pub fn none() -> &'static Scenario {
+    find(NONE).expect("the none scenario is registered")
+}
+
 fn threads(rng: &mut ParamRng) -> usize {
     rng.between(2, THREADS_MAX as u32) as usize
 }
 
-/// A step of a random kind from `ops`, with a small argument.
-fn any_of(rng: &mut ParamRng, ops: &[Op]) -> Step {
-    let op = ops[rng.below(ops.len() as u32) as usize];
-    Step::new(op, rng.below(4))
+fn pick<T: Copy>(rng: &mut ParamRng, items: &[T]) -> T {
+    items[rng.below(items.len() as u32) as usize]
+}
+
+/// The kinds of action a scenario's programs are drawn from; each is made with a small index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Convert,
+    Rearm,
+    Release,
+    CopySend,
+    MakeSend,
+    MakeSonce,
+    SlotSwap,
+    Wrap,
+    LabelCopyout,
+    Terminate,
+    Send,
+    Receive,
+    DeferredReply,
+    Stash,
+}
+
+impl Kind {
+    /// Every kind, in the order the swarm draws them (the order of the first round's operations,
+    /// so the random streams stay alike).
+    const ALL: [Kind; 14] = [
+        Kind::Convert,
+        Kind::Rearm,
+        Kind::Release,
+        Kind::CopySend,
+        Kind::MakeSend,
+        Kind::MakeSonce,
+        Kind::SlotSwap,
+        Kind::Wrap,
+        Kind::LabelCopyout,
+        Kind::Terminate,
+        Kind::Send,
+        Kind::Receive,
+        Kind::DeferredReply,
+        Kind::Stash,
+    ];
+}
+
+/// Draws programs' actions: `send` kinds become messages to the scenario's `targets` (kobject
+/// types, then `IKOT_NONE` for ordinary ports).
+struct Drawer<'a> {
+    rng: &'a mut ParamRng,
+    targets: &'a [IpcKobjectType],
+}
+
+impl Drawer<'_> {
+    fn action(&mut self, kind: Kind) -> Action {
+        let arg = self.rng.below(4) as u8;
+        match kind {
+            Kind::Convert => Action::Convert { object: arg },
+            Kind::Rearm => Action::Rearm { object: arg },
+            Kind::Release => Action::Release { held: arg },
+            Kind::CopySend => Action::CopySend { held: arg },
+            Kind::MakeSend => Action::MakeSend { kport: arg },
+            Kind::MakeSonce => Action::MakeSonce { held: arg },
+            Kind::SlotSwap => Action::SlotSwap { held: arg },
+            Kind::Wrap => Action::Wrap { held: arg },
+            Kind::LabelCopyout => Action::LabelCopyout { held: arg },
+            Kind::Terminate => Action::Terminate,
+            Kind::Send => self.message(),
+            Kind::Receive => Action::Receive {
+                task: 0,
+                name: Name::Reply,
+            },
+            Kind::DeferredReply => Action::DeferredReply,
+            Kind::Stash => Action::Stash { task: 0, held: arg },
+        }
+    }
+
+    fn any_of(&mut self, kinds: &[Kind]) -> Action {
+        let kind = pick(self.rng, kinds);
+        self.action(kind)
+    }
+
+    /// A message to a random target: a typed call to a routine the target's conversion accepts
+    /// (now and then an id no routine answers, a failing or alternative selector, another
+    /// disposition or reply port, or a random body); to an ordinary port, a random message.
+    fn message(&mut self) -> Action {
+        let target = self.rng.below(self.targets.len() as u32) as u8;
+        let ty = self.targets[usize::from(target)];
+        if ty == IKOT_NONE {
+            return self.plain(target);
+        }
+        let rng = &mut *self.rng;
+        let routines = routines_for(ty);
+        let id = if ty == IKOT_IOKIT_CONNECT && rng.chance(1, 4) {
+            Some(MIG_SYNTHETIC_DEFERRED_REPLY_ID)
+        } else if routines.is_empty() || rng.chance(1, 16) {
+            None
+        } else {
+            Some(pick(rng, &routines))
+        };
+        let dest = match rng.below(16) {
+            0 | 1 => Some(Deviation::DestDisposition(MACH_MSG_TYPE_MOVE_SEND as u8)),
+            2 => Some(Deviation::DestDisposition(
+                MACH_MSG_TYPE_MAKE_SEND_ONCE as u8,
+            )),
+            _ => None,
+        };
+        let reply = match rng.below(16) {
+            0 | 1 => Some(Deviation::NoReply),
+            2 => Some(Deviation::SendReply),
+            3 => Some(Deviation::KernelReply),
+            _ => None,
+        };
+        let (word, raw_body) = match rng.below(16) {
+            0 | 1 => (1, false),
+            2 => (2, false),
+            3 | 4 => (0, true),
+            _ => (0, false),
+        };
+        match id {
+            Some(id) if !raw_body => Action::Call(Call {
+                task: 0,
+                routine: typed::call_index(id).expect("a routine of the table"),
+                target: Name::Target(target),
+                word,
+                deviation: dest.or(reply),
+                receive: false,
+            }),
+            _ => {
+                let id = id.unwrap_or_else(|| pick(rng, unknown_ids()));
+                let mut msg = raw_message(target, id, dest, reply);
+                if raw_body {
+                    msg.descriptors = self.descriptors(target);
+                }
+                Action::Send(msg)
+            }
+        }
+    }
+
+    fn plain(&mut self, target: u8) -> Action {
+        let rng = &mut *self.rng;
+        let remote = pick(
+            rng,
+            &[
+                MACH_MSG_TYPE_MAKE_SEND,
+                MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                MACH_MSG_TYPE_MOVE_SEND,
+                MACH_MSG_TYPE_COPY_SEND,
+                MACH_MSG_TYPE_COPY_SEND,
+                MACH_MSG_TYPE_COPY_SEND,
+                MACH_MSG_TYPE_COPY_SEND,
+                MACH_MSG_TYPE_COPY_SEND,
+            ],
+        );
+        let (reply, local) = match rng.below(4) {
+            0 => (Name::Null, 0),
+            1 => (Name::Reply, MACH_MSG_TYPE_MAKE_SEND),
+            _ => (Name::Reply, MACH_MSG_TYPE_MAKE_SEND_ONCE),
+        };
+        let id = rng.between(1, 1000) as i32;
+        let word = rng.below(4);
+        let descriptors = self.descriptors(target);
+        Action::Send(SendMsg {
+            task: 0,
+            dest: Name::Target(target),
+            remote: remote as u8,
+            reply,
+            local: local as u8,
+            voucher: Name::Null,
+            voucher_disposition: 0,
+            id: MsgId::Raw(id),
+            complex: Complex::Auto,
+            descriptors,
+            inline_data: vec![word],
+        })
+    }
+
+    /// A random body: ports named from the thread's own ports, the destination or a voucher,
+    /// with any send-side disposition (receive rights never travel: one queued on its own port,
+    /// or in a cycle, is never collected, in XNU either, and would read as a leak).
+    fn descriptors(&mut self, target: u8) -> Vec<Desc> {
+        const DISPOSITIONS: [u32; 5] = [
+            MACH_MSG_TYPE_MOVE_SEND,
+            MACH_MSG_TYPE_COPY_SEND,
+            MACH_MSG_TYPE_MAKE_SEND,
+            MACH_MSG_TYPE_MOVE_SEND_ONCE,
+            MACH_MSG_TYPE_MAKE_SEND_ONCE,
+        ];
+        let rng = &mut *self.rng;
+        let names = [
+            Name::Scratch,
+            Name::Reply,
+            Name::Target(target),
+            Name::Voucher(0),
+            Name::Null,
+            Name::Dead,
+        ];
+        let count = rng.below(DESCRIPTORS_MAX as u32);
+        (0..count)
+            .map(|_| {
+                let kind = rng.below(4);
+                let (name, disposition) = (pick(rng, &names), pick(rng, &DISPOSITIONS) as u8);
+                match kind {
+                    0 | 1 => Desc::Port { name, disposition },
+                    2 => Desc::OolPorts {
+                        names: vec![name],
+                        disposition,
+                    },
+                    _ => Desc::Ool { size: 64 },
+                }
+            })
+            .collect()
+    }
+}
+
+/// A raw message to target `target` with id `id`, the destination's and the reply's
+/// dispositions following the deviations drawn.
+fn raw_message(target: u8, id: i32, dest: Option<Deviation>, reply: Option<Deviation>) -> SendMsg {
+    let remote = match dest {
+        Some(Deviation::DestDisposition(d)) => d,
+        _ => MACH_MSG_TYPE_COPY_SEND as u8,
+    };
+    let (reply, local) = match reply {
+        Some(Deviation::NoReply) => (Name::Null, 0),
+        Some(Deviation::SendReply) => (Name::Reply, MACH_MSG_TYPE_MAKE_SEND),
+        Some(Deviation::KernelReply) => (Name::Target(target), MACH_MSG_TYPE_COPY_SEND),
+        _ => (Name::Reply, MACH_MSG_TYPE_MAKE_SEND_ONCE),
+    };
+    let words = typed::routine(id).map_or_else(|| vec![0, 0], |d| typed::inline_words(d, 0));
+    SendMsg {
+        task: 0,
+        dest: Name::Target(target),
+        remote,
+        reply,
+        local: local as u8,
+        voucher: Name::Null,
+        voucher_disposition: 0,
+        id: MsgId::Raw(id),
+        complex: Complex::Auto,
+        descriptors: Vec::new(),
+        inline_data: words,
+    }
+}
+
+/// The routine ids whose target conversion accepts a port of type `ty`, in table order.
+pub fn routines_for(ty: IpcKobjectType) -> Vec<i32> {
+    typed::call_routines()
+        .iter()
+        .filter(|r| mig_target_kotypes(r).contains(&ty))
+        .map(|r| r.msgh_id)
+        .collect()
+}
+
+/// Ids no kernel routine answers: the reserved (skip) ids of the subsystems and the two
+/// notification ids a pre-2016 kernel mistook a request for.
+fn unknown_ids() -> &'static [i32] {
+    static IDS: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+    IDS.get_or_init(|| {
+        let mut ids = vec![70, 71];
+        ids.extend(
+            kobject::ipc_kobject_mig::kernel_subsystems()
+                .iter()
+                .flat_map(|s| &s.routines)
+                .filter(|r| r.kind == MigKind::Skip)
+                .map(|r| r.msgh_id),
+        );
+        ids
+    })
 }
 
 fn lazy_object(k: &Kernel, kind: u32) -> ObjId {
@@ -154,8 +438,39 @@ fn lazy_object(k: &Kernel, kind: u32) -> ObjId {
     }
 }
 
-fn fresh_hands(params: &Params) -> Vec<Hand> {
-    vec![Hand::default(); params.threads()]
+fn fresh_actors(params: &Params) -> Vec<Actor> {
+    vec![Actor::new(); params.threads()]
+}
+
+/// Gives every actor a task of its own with names for the shared targets and vouchers.
+fn adopt_tasks(k: &Kernel, shared: &Shared, actors: &mut [Actor]) {
+    for a in actors.iter_mut() {
+        let (task, space) = k.task_create(IPC_LABEL_NONE).expect("a sender task");
+        a.adopt_task(k, shared, task, space);
+    }
+}
+
+/// Draws programs of `len` actions over `kinds` for a random number of threads.
+fn programs(
+    rng: &mut ParamRng,
+    targets: &[IpcKobjectType],
+    len: (u32, u32),
+    kinds: &[Kind],
+) -> Vec<Vec<Action>> {
+    let n = threads(rng);
+    let mut d = Drawer { rng, targets };
+    (0..n)
+        .map(|_| {
+            let count = d.rng.between(len.0, len.1);
+            (0..count).map(|_| d.any_of(kinds)).collect()
+        })
+        .collect()
+}
+
+/// Inserts the victim's `terminate` at a random place of the first program.
+fn insert_terminate(rng: &mut ParamRng, p: &mut Params) {
+    let at = rng.below(p.programs[0].len() as u32 + 1) as usize;
+    p.programs[0].insert(at, Action::Terminate);
 }
 
 // lazy-alloc-race, lazy-alloc-labeled-race
@@ -168,10 +483,11 @@ fn draw_lazy_alloc(rng: &mut ParamRng) -> Params {
 }
 
 /// Every program opens with a convert, so two threads can both find `port_store` empty.
-fn lazy_program(rng: &mut ParamRng) -> Vec<Step> {
-    let mut program = vec![Step::new(Op::Convert, 0)];
-    for _ in 0..rng.below(3) {
-        program.push(any_of(rng, &[Op::Convert, Op::Release]));
+fn lazy_program(rng: &mut ParamRng) -> Vec<Action> {
+    let mut d = Drawer { rng, targets: &[] };
+    let mut program = vec![Action::Convert { object: 0 }];
+    for _ in 0..d.rng.below(3) {
+        program.push(d.any_of(&[Kind::Convert, Kind::Release]));
     }
     program
 }
@@ -189,53 +505,41 @@ fn label_knob(params: &Params) -> Option<IpcLabel> {
     (params.knob("labeled") != 0).then(|| labels[params.knob("label") as usize % labels.len()])
 }
 
-fn run_lazy_alloc(ctx: &Ctx, params: &Params) {
-    let mut world = World::new();
-    world.label = label_knob(params);
+fn setup_lazy_alloc(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
+    shared.label = label_knob(params);
     // The labeled variant is only used with semaphores in the model.
-    let kind = if world.label.is_some() {
+    let kind = if shared.label.is_some() {
         0
     } else {
         params.knob("kind")
     };
-    world.lazies.push(lazy_object(&ctx.k, kind));
-    ctx.play(params, world, fresh_hands(params));
+    shared.lazies.push(lazy_object(k, kind));
+    (shared, fresh_actors(params))
 }
 
 // dealloc-vs-make-send
 
-const SEND_OPS: [Op; 4] = [Op::MakeSend, Op::CopySend, Op::Release, Op::MakeSonce];
+const SEND_KINDS: [Kind; 4] = [
+    Kind::MakeSend,
+    Kind::CopySend,
+    Kind::Release,
+    Kind::MakeSonce,
+];
 
 /// The message targets of the thread scenarios: the thread's control and read ports.
 const THREAD_TARGETS: [IpcKobjectType; 2] = [IKOT_THREAD_CONTROL, IKOT_THREAD_READ];
 
 fn draw_dealloc_vs_make_send(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
-    let ops = [SEND_OPS.as_slice(), &[Op::Send, Op::Send, Op::Receive]].concat();
-    p.programs = (0..threads(rng))
-        .map(|_| {
-            let len = rng.between(2, 5);
-            (0..len).map(|_| any_of(rng, &ops)).collect()
-        })
-        .collect();
-    let at = rng.below(p.programs[0].len() as u32 + 1) as usize;
-    p.programs[0].insert(at, Step::new(Op::Terminate, 0));
-    number_messages(rng, &mut p, &THREAD_TARGETS);
+    let kinds = [
+        SEND_KINDS.as_slice(),
+        &[Kind::Send, Kind::Send, Kind::Receive],
+    ]
+    .concat();
+    p.programs = programs(rng, &THREAD_TARGETS, (2, 5), &kinds);
+    insert_terminate(rng, &mut p);
     p
-}
-
-/// Gives every `send` step its own message, to a random one of `targets` (kobject types; then
-/// `IKOT_NONE` for each worker's reply port when the scenario has mailboxes).
-fn number_messages(rng: &mut ParamRng, p: &mut Params, targets: &[IpcKobjectType]) {
-    let mut messages = Vec::new();
-    for step in p.programs.iter_mut().flatten() {
-        if step.op == Op::Send {
-            let target = rng.below(targets.len() as u32);
-            step.arg = messages.len() as u32;
-            messages.push(msg::draw_message(rng, target, targets[target as usize]));
-        }
-    }
-    p.messages = messages;
 }
 
 /// The thread's control and read ports, as (`ObjLocked::ports` index, kobject type).
@@ -244,30 +548,27 @@ const THREAD_PORTS: [(usize, IpcKobjectType); 2] = [
     (THREAD_PORT_READ, IKOT_THREAD_READ),
 ];
 
-/// A task with one thread; every worker anchors a right on each of the thread's `ports`.
-fn thread_world(
+/// A task with one thread; every actor anchors a right on each of the thread's `ports`.
+fn thread_setup(
     k: &Kernel,
-    workers: usize,
+    params: &Params,
     ports: &[(usize, IpcKobjectType)],
-) -> (World, Vec<Hand>) {
+) -> (Shared, Vec<Actor>) {
     let (task, space) = k.task_create(0).expect("task_create");
     let thread = k.thread_create(task);
-    let mut world = World::new();
-    world.task = Some((task, space));
-    world.thread = Some(thread);
+    let mut shared = Shared::new();
+    shared.task = Some((task, space));
+    shared.thread = Some(thread);
     for &(which, ty) in ports {
         let port = k.object_port(thread, which).id();
         let kobject = IpcKobject::Object(thread);
-        world.kports.push(KPort { port, kobject, ty });
+        shared.kports.push(KPort { port, kobject, ty });
     }
-    let hands = (0..workers)
-        .map(|_| Hand {
-            held: Vec::new(),
-            anchors: world.kports.iter().map(|kp| anchor(k, kp)).collect(),
-            outbox: None,
-        })
-        .collect();
-    (world, hands)
+    let mut actors = fresh_actors(params);
+    for a in &mut actors {
+        a.anchors = shared.kports.iter().map(|kp| anchor(k, kp)).collect();
+    }
+    (shared, actors)
 }
 
 fn anchor(k: &Kernel, kp: &KPort) -> Held {
@@ -277,9 +578,9 @@ fn anchor(k: &Kernel, kp: &KPort) -> Held {
     }
 }
 
-/// The world's kobject ports as message targets.
-fn kport_targets(world: &World) -> Vec<Target> {
-    world
+/// The shared kobject ports as message targets.
+fn kport_targets(shared: &Shared) -> Vec<Target> {
+    shared
         .kports
         .iter()
         .map(|kp| Target {
@@ -289,26 +590,12 @@ fn kport_targets(world: &World) -> Vec<Target> {
         .collect()
 }
 
-/// Gives every hand an outbox with send rights on `targets`.
-fn give_outboxes(
-    k: &Kernel,
-    world: &mut World,
-    hands: &mut [Hand],
-    targets: &[Target],
-    mail: bool,
-) {
-    let boxes = msg::outboxes(k, world, hands.len(), targets, mail);
-    for (hand, ob) in hands.iter_mut().zip(boxes) {
-        hand.outbox = Some(ob);
-    }
-}
-
-fn run_dealloc_vs_make_send(ctx: &Ctx, params: &Params) {
-    let (mut world, mut hands) = thread_world(&ctx.k, params.threads(), &THREAD_PORTS);
-    world.victim = Victim::Thread;
-    let targets = kport_targets(&world);
-    give_outboxes(&ctx.k, &mut world, &mut hands, &targets, false);
-    ctx.play(params, world, hands);
+fn setup_dealloc_vs_make_send(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let (mut shared, mut actors) = thread_setup(k, params, &THREAD_PORTS);
+    shared.victim = Victim::Thread;
+    shared.targets = kport_targets(&shared);
+    adopt_tasks(k, &shared, &mut actors);
+    (shared, actors)
 }
 
 // no-senders-vs-rearm
@@ -316,32 +603,31 @@ fn run_dealloc_vs_make_send(ctx: &Ctx, params: &Params) {
 fn draw_no_senders_vs_rearm(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
     p.knobs.insert("kind".into(), rng.below(2));
-    p.programs = (0..threads(rng))
+    let n = threads(rng);
+    let mut d = Drawer { rng, targets: &[] };
+    p.programs = (0..n)
         .map(|_| {
-            let first = any_of(rng, &[Op::Release, Op::Rearm]);
-            let rest = rng.between(1, 3);
+            let first = d.any_of(&[Kind::Release, Kind::Rearm]);
+            let rest = d.rng.between(1, 3);
             let mut program = vec![first];
-            program.extend((0..rest).map(|_| any_of(rng, &[Op::Release, Op::Rearm, Op::Convert])));
+            program
+                .extend((0..rest).map(|_| d.any_of(&[Kind::Release, Kind::Rearm, Kind::Convert])));
             program
         })
         .collect();
     p
 }
 
-/// Every worker starts with one send right made by the first convert (which arms) or a later one.
-fn run_no_senders_vs_rearm(ctx: &Ctx, params: &Params) {
-    let mut world = World::new();
-    world.lazies.push(lazy_object(&ctx.k, params.knob("kind")));
-    let hands = (0..params.threads())
-        .map(|_| Hand {
-            held: world::convert(&ctx.k, &world, world.lazies[0])
-                .into_iter()
-                .collect(),
-            anchors: Vec::new(),
-            outbox: None,
-        })
-        .collect();
-    ctx.play(params, world, hands);
+/// Every actor starts with one send right made by the first convert (which arms) or a later one.
+fn setup_no_senders_vs_rearm(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
+    shared.lazies.push(lazy_object(k, params.knob("kind")));
+    let mut actors = fresh_actors(params);
+    for a in &mut actors {
+        a.held
+            .extend(world::convert(k, shared.label, shared.lazies[0]));
+    }
+    (shared, actors)
 }
 
 // subst-once-copyout
@@ -349,73 +635,80 @@ fn run_no_senders_vs_rearm(ctx: &Ctx, params: &Params) {
 fn draw_subst_once_copyout(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
     let workers = threads(rng);
-    let mut copier = vec![Step::new(Op::Copyout, 0)];
+    let mut copier = vec![Action::LabelCopyout { held: 0 }];
     if rng.chance(1, 2) {
-        copier.push(Step::new(Op::Release, 0));
+        copier.push(Action::Release { held: 0 });
     }
     p.programs.push(copier);
+    let mut d = Drawer { rng, targets: &[] };
     for _ in 1..workers {
-        let mut program = vec![Step::new(Op::Release, rng.below(2))];
-        let extra = rng.below(3) as usize;
+        let mut program = vec![Action::Release {
+            held: d.rng.below(2) as u8,
+        }];
+        let extra = d.rng.below(3) as usize;
         for _ in 0..extra {
-            let at = rng.below(program.len() as u32 + 1) as usize;
-            program.insert(at, any_of(rng, &[Op::Convert, Op::Release]));
+            let at = d.rng.below(program.len() as u32 + 1) as usize;
+            let action = d.any_of(&[Kind::Convert, Kind::Release]);
+            program.insert(at, action);
         }
         p.programs.push(program);
     }
     p
 }
 
-/// A subst-once wrapper around a semaphore's send right: worker 0 holds the wrapper's own right
-/// and copies it out; every other worker holds a copy and releases it.
-fn run_subst_once_copyout(ctx: &Ctx, params: &Params) {
-    let k = &ctx.k;
-    let mut world = World::new();
-    world.task = Some(k.task_create(0).expect("task_create"));
-    world.lazies.push(k.semaphore_create());
-    let Some(Held::Send(target)) = world::convert(k, &world, world.lazies[0]) else {
+/// A subst-once wrapper around a semaphore's send right: thread 0 holds the wrapper's own right
+/// and copies it out; every other thread holds a copy and releases it.
+fn setup_subst_once_copyout(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
+    shared.task = Some(k.task_create(0).expect("task_create"));
+    shared.lazies.push(k.semaphore_create());
+    let Some(Held::Send(target)) = world::convert(k, shared.label, shared.lazies[0]) else {
         panic!("convert of a live semaphore made no right");
     };
     let wrapper = k.ipc_kobject_alloc_subst_once(IpcPort::Port(target)).id();
-    let mut hands = fresh_hands(params);
-    hands[0].held.push(Held::Send(wrapper));
-    for hand in hands.iter_mut().skip(1) {
+    let mut actors = fresh_actors(params);
+    actors[0].held.push(Held::Send(wrapper));
+    for a in actors.iter_mut().skip(1) {
         let copy = k.ipc_port_copy_send_any(IpcPort::Port(wrapper));
-        hand.held.push(Held::Send(copy.id()));
+        a.held.push(Held::Send(copy.id()));
     }
-    ctx.play(params, world, hands);
+    (shared, actors)
 }
 
 // replace-stored-right
 
 /// The msgh_id of `name` in the kernel's table.
 fn routine_id(name: &str) -> i32 {
-    msg::mig_table()
-        .routines()
+    typed::call_routines()
         .iter()
         .find(|r| r.name == name)
         .unwrap_or_else(|| panic!("no routine {name}"))
         .msgh_id
 }
 
-/// Every worker sends 1-3 `host_set_special_port_from_user` requests (a send right on its
+/// Every thread sends 1-3 `host_set_special_port_from_user` requests (a send right on its
 /// scratch port in the port descriptor), with or without a reply port, and drains replies.
 fn draw_replace_stored_right(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
-    let id = routine_id("host_set_special_port_from_user");
+    let routine = typed::call_index(routine_id("host_set_special_port_from_user"))
+        .expect("a routine of the table");
     for _ in 0..threads(rng) {
         let mut program = Vec::new();
         for _ in 0..rng.between(1, 3) {
-            let reply = if rng.chance(1, 2) {
-                ReplyTo::SendOnce
-            } else {
-                ReplyTo::None
-            };
-            program.push(Step::new(Op::Send, p.messages.len() as u32));
-            p.messages
-                .push(msg::mig_message(0, id, Disp::CopySend, reply));
-            if reply == ReplyTo::SendOnce && rng.chance(1, 2) {
-                program.push(Step::new(Op::Receive, 0));
+            let with_reply = rng.chance(1, 2);
+            program.push(Action::Call(Call {
+                task: 0,
+                routine,
+                target: Name::Target(0),
+                word: 0,
+                deviation: (!with_reply).then_some(Deviation::NoReply),
+                receive: false,
+            }));
+            if with_reply && rng.chance(1, 2) {
+                program.push(Action::Receive {
+                    task: 0,
+                    name: Name::Reply,
+                });
             }
         }
         p.programs.push(program);
@@ -423,76 +716,71 @@ fn draw_replace_stored_right(rng: &mut ParamRng) -> Params {
     p
 }
 
-/// A host whose slot starts with a right to a semaphore; each worker a send right on the
+/// A host whose slot starts with a right to a semaphore; each thread a send right on the
 /// host-priv port in its own space.
-fn run_replace_stored_right(ctx: &Ctx, params: &Params) {
-    let k = &ctx.k;
-    let mut world = World::new();
+fn setup_replace_stored_right(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
     let (host, _, priv_port) = k.host_create();
-    world.host = Some(host);
-    world.permanent.push(host);
-    world.lazies.push(k.semaphore_create());
-    let Some(Held::Send(p)) = world::convert(k, &world, world.lazies[0]) else {
+    shared.host = Some(host);
+    shared.permanent.push(host);
+    shared.lazies.push(k.semaphore_create());
+    let Some(Held::Send(p)) = world::convert(k, shared.label, shared.lazies[0]) else {
         panic!("convert of a live semaphore made no right");
     };
     let old = k.object_slot_swap(host, IpcPort::Port(p));
     assert_eq!(old, kobject::IP_NULL, "a fresh host slot is empty");
-    let mut hands = fresh_hands(params);
-    let targets = [Target {
+    shared.targets = vec![Target {
         port: priv_port,
         ty: IKOT_HOST_PRIV,
     }];
-    give_outboxes(k, &mut world, &mut hands, &targets, false);
-    ctx.play(params, world, hands);
+    let mut actors = fresh_actors(params);
+    adopt_tasks(k, &shared, &mut actors);
+    (shared, actors)
 }
 
 // dispatch-vs-destroy
 
-/// The victim's ports workers send to: a task's control, read and name ports, or a thread's
-/// control and read ports.
+/// The victim's ports threads send to: a task's control, read and name ports.
 const TASK_TARGETS: [IpcKobjectType; 3] = [IKOT_TASK_CONTROL, IKOT_TASK_READ, IKOT_TASK_NAME];
 
 fn draw_dispatch_vs_destroy(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
     let victim = rng.below(3);
     p.knobs.insert("victim".into(), victim);
-    let ops: &[Op] = if victim == 2 {
-        &[Op::Send, Op::Send, Op::Receive, Op::DeferredReply]
+    let kinds: &[Kind] = if victim == 2 {
+        &[Kind::Send, Kind::Send, Kind::Receive, Kind::DeferredReply]
     } else {
-        &[Op::Send, Op::Send, Op::Receive]
+        &[Kind::Send, Kind::Send, Kind::Receive]
     };
-    p.programs = (0..threads(rng))
-        .map(|_| {
-            let len = rng.between(2, 6);
-            let mut program: Vec<Step> = (0..len).map(|_| any_of(rng, ops)).collect();
-            if program.iter().all(|s| s.op != Op::Send) {
-                program[0] = Step::new(Op::Send, 0);
-            }
-            program
-        })
-        .collect();
-    let at = rng.below(p.programs[0].len() as u32 + 1) as usize;
-    p.programs[0].insert(at, Step::new(Op::Terminate, 0));
     let targets: &[IpcKobjectType] = match victim {
         0 => &TASK_TARGETS,
         1 => &THREAD_TARGETS,
         _ => &[IKOT_IOKIT_CONNECT],
     };
-    number_messages(rng, &mut p, targets);
+    p.programs = programs(rng, targets, (2, 6), kinds);
+    for program in &mut p.programs {
+        if !program.iter().any(is_message) {
+            program[0] = Drawer { rng, targets }.message();
+        }
+    }
+    insert_terminate(rng, &mut p);
     p
 }
 
+fn is_message(action: &Action) -> bool {
+    matches!(action, Action::Send(_) | Action::Call(_))
+}
+
 /// A victim task (knob `victim` 0), a thread of a task (1) or an IOKit user client (2), two
-/// vouchers for the routines' voucher arguments, and an outbox per worker with send rights on
-/// the victim's ports.
-fn run_dispatch_vs_destroy(ctx: &Ctx, params: &Params) {
-    let k = &ctx.k;
-    let mut world = World::new();
+/// vouchers for the routines' voucher arguments, and a task per thread with send rights on the
+/// victim's ports.
+fn setup_dispatch_vs_destroy(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
     let (task, space) = k.task_create(0).expect("task_create");
-    world.task = Some((task, space));
+    shared.task = Some((task, space));
     let ports: Vec<(PortId, IpcKobjectType)> = match params.knob("victim") {
         0 => {
-            world.victim = Victim::Task;
+            shared.victim = Victim::Task;
             [TASK_PORT_CONTROL, TASK_PORT_READ, TASK_PORT_NAME]
                 .iter()
                 .zip(TASK_TARGETS)
@@ -501,8 +789,8 @@ fn run_dispatch_vs_destroy(ctx: &Ctx, params: &Params) {
         }
         1 => {
             let thread = k.thread_create(task);
-            world.thread = Some(thread);
-            world.victim = Victim::Thread;
+            shared.thread = Some(thread);
+            shared.victim = Victim::Thread;
             THREAD_PORTS
                 .iter()
                 .map(|&(which, ty)| (k.object_port(thread, which).id(), ty))
@@ -511,19 +799,19 @@ fn run_dispatch_vs_destroy(ctx: &Ctx, params: &Params) {
         _ => {
             let (client, port) = k.mig_object_create(IKOT_IOKIT_CONNECT);
             k.object_reference(client);
-            world.connect = Some((client, port));
-            world.victim = Victim::Client;
+            shared.connect = Some((client, port));
+            shared.victim = Victim::Client;
             vec![(port, IKOT_IOKIT_CONNECT)]
         }
     };
-    world.vouchers = vec![k.ipc_voucher_create(), k.ipc_voucher_create()];
-    let targets: Vec<Target> = ports
+    shared.vouchers = vec![k.ipc_voucher_create(), k.ipc_voucher_create()];
+    shared.targets = ports
         .into_iter()
         .map(|(port, ty)| Target { port, ty })
         .collect();
-    let mut hands = fresh_hands(params);
-    give_outboxes(k, &mut world, &mut hands, &targets, false);
-    ctx.play(params, world, hands);
+    let mut actors = fresh_actors(params);
+    adopt_tasks(k, &shared, &mut actors);
+    (shared, actors)
 }
 
 // send-once-notify
@@ -534,50 +822,45 @@ fn draw_send_once_notify(rng: &mut ParamRng) -> Params {
         .map(|_| {
             let rights = rng.between(1, 2);
             (0..rights)
-                .map(|_| Step::new(Op::Release, rng.below(2)))
+                .map(|_| Action::Release {
+                    held: rng.below(2) as u8,
+                })
                 .collect()
         })
         .collect();
-    let at = rng.below(p.programs[0].len() as u32 + 1) as usize;
-    p.programs[0].insert(at, Step::new(Op::Terminate, 0));
+    insert_terminate(rng, &mut p);
     p
 }
 
-/// Each worker holds one `task_suspend2` send-once right per release in its program.
-fn run_send_once_notify(ctx: &Ctx, params: &Params) {
-    let k = &ctx.k;
-    let mut world = World::new();
+/// Each thread holds one `task_suspend2` send-once right per release in its program.
+fn setup_send_once_notify(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
     let (task, space) = k.task_create(0).expect("task_create");
-    world.task = Some((task, space));
-    world.victim = Victim::Task;
-    let hands = params
+    shared.task = Some((task, space));
+    shared.victim = Victim::Task;
+    let actors = params
         .programs
         .iter()
         .map(|program| {
-            let rights = program.iter().filter(|s| s.op == Op::Release).count();
-            Hand {
-                held: (0..rights)
-                    .map(|_| Held::SendOnce(k.task_suspend2(task).id()))
-                    .collect(),
-                anchors: Vec::new(),
-                outbox: None,
-            }
+            let rights = program
+                .iter()
+                .filter(|a| matches!(a, Action::Release { .. }))
+                .count();
+            let mut a = Actor::new();
+            a.held = (0..rights)
+                .map(|_| Held::SendOnce(k.task_suspend2(task).id()))
+                .collect();
+            a
         })
         .collect();
-    ctx.play(params, world, hands);
+    (shared, actors)
 }
 
 // mixed
 
-/// The operation kinds `mixed` draws from: every kind but `Terminate` (the swarm keeps its
-/// shared objects alive until teardown), in `Op::ALL` order so the random stream is stable.
-fn mixed_ops() -> impl Iterator<Item = Op> {
-    Op::ALL.into_iter().filter(|&op| op != Op::Terminate)
-}
-
 /// The kobject message targets of `mixed`: the thread's control port, the host-priv port, an
 /// IOKit user client (the synthetic `MIG_NO_REPLY` routine's target) and the main device port;
-/// each worker's reply port follows as an ordinary port.
+/// each thread's reply port follows as an ordinary port.
 const MIXED_TARGETS: [IpcKobjectType; 4] = [
     IKOT_THREAD_CONTROL,
     IKOT_HOST_PRIV,
@@ -589,57 +872,96 @@ fn draw_mixed(rng: &mut ParamRng) -> Params {
     let mut p = Params::new();
     p.knobs.insert("labeled".into(), rng.below(2));
     p.knobs.insert("label".into(), rng.below(2));
-    p.programs = (0..threads(rng)).map(|_| swarm_program(rng)).collect();
+    let n = threads(rng);
     let mut targets = MIXED_TARGETS.to_vec();
-    targets.extend(std::iter::repeat_n(IKOT_NONE, p.threads()));
-    number_messages(rng, &mut p, &targets);
+    targets.extend(std::iter::repeat_n(IKOT_NONE, n));
+    let mut d = Drawer {
+        rng,
+        targets: &targets,
+    };
+    p.programs = (0..n).map(|_| swarm_program(&mut d)).collect();
     p
 }
 
-/// Swarm testing: a random non-empty subset of the operation kinds, then a program over it.
-fn swarm_program(rng: &mut ParamRng) -> Vec<Step> {
-    let all: Vec<Op> = mixed_ops().collect();
-    let mut kinds: Vec<Op> = all.iter().copied().filter(|_| rng.chance(1, 2)).collect();
+/// Swarm testing: a random non-empty subset of the action kinds (all but `terminate`: the
+/// swarm keeps its shared objects alive until teardown), then a program over it.
+fn swarm_program(d: &mut Drawer<'_>) -> Vec<Action> {
+    let all: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|&k| k != Kind::Terminate)
+        .collect();
+    let mut kinds: Vec<Kind> = all.iter().copied().filter(|_| d.rng.chance(1, 2)).collect();
     if kinds.is_empty() {
-        kinds.push(all[rng.below(all.len() as u32) as usize]);
+        kinds.push(pick(d.rng, &all));
     }
-    let len = rng.between(2, STEPS_MAX as u32 - 2);
-    (0..len).map(|_| any_of(rng, &kinds)).collect()
+    let len = d.rng.between(2, 6);
+    (0..len).map(|_| d.any_of(&kinds)).collect()
 }
 
 /// Two lazily ported objects (a semaphore and a voucher, or two labeled semaphores), a host
-/// slot, a task with a thread whose control port every worker anchors, an IOKit user client and
-/// a main device; every worker has an outbox with send rights on those four kobject ports and
-/// on every other worker's reply port.
-fn run_mixed(ctx: &Ctx, params: &Params) {
-    let k = &ctx.k;
-    let (mut world, mut hands) = thread_world(k, params.threads(), &THREAD_PORTS[..1]);
-    world.label = label_knob(params);
-    let second = if world.label.is_some() { 0 } else { 1 };
-    world.lazies = vec![lazy_object(k, 0), lazy_object(k, second)];
+/// slot, a task with a thread whose control port every thread anchors, an IOKit user client and
+/// a main device; every thread has a task with send rights on those four kobject ports and on
+/// every thread's reply port.
+fn setup_mixed(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let (mut shared, mut actors) = thread_setup(k, params, &THREAD_PORTS[..1]);
+    shared.label = label_knob(params);
+    let second = if shared.label.is_some() { 0 } else { 1 };
+    shared.lazies = vec![lazy_object(k, 0), lazy_object(k, second)];
     let (host, _, priv_port) = k.host_create();
-    world.host = Some(host);
+    shared.host = Some(host);
     let (connect, connect_port) = k.mig_object_create(IKOT_IOKIT_CONNECT);
     k.object_reference(connect);
-    world.connect = Some((connect, connect_port));
+    shared.connect = Some((connect, connect_port));
     let (device, device_port) = k.mig_object_create(IKOT_MAIN_DEVICE);
-    world.permanent = vec![host, device];
-    let mut targets = kport_targets(&world);
-    targets.push(Target {
-        port: priv_port,
-        ty: IKOT_HOST_PRIV,
-    });
-    targets.push(Target {
-        port: connect_port,
-        ty: IKOT_IOKIT_CONNECT,
-    });
-    targets.push(Target {
-        port: device_port,
-        ty: IKOT_MAIN_DEVICE,
-    });
-    give_outboxes(k, &mut world, &mut hands, &targets, true);
+    shared.permanent = vec![host, device];
+    shared.targets = kport_targets(&shared);
+    for (port, ty) in [
+        (priv_port, IKOT_HOST_PRIV),
+        (connect_port, IKOT_IOKIT_CONNECT),
+        (device_port, IKOT_MAIN_DEVICE),
+    ] {
+        shared.targets.push(Target { port, ty });
+    }
+    // Each thread's reply port is a target too: made before the tasks are adopted, so every
+    // task gets a name for every reply port.
+    let mut mailboxes = Vec::new();
+    for _ in 0..actors.len() {
+        let (task, space) = k.task_create(IPC_LABEL_NONE).expect("a sender task");
+        let reply = k.mach_port_allocate(space).expect("a reply port");
+        let port = k
+            .ipc_entry_lookup(space, reply)
+            .and_then(|e| e.ie_object)
+            .expect("the reply port");
+        shared.targets.push(Target {
+            port,
+            ty: IKOT_NONE,
+        });
+        mailboxes.push((task, space, reply));
+    }
+    for (a, (task, space, reply)) in actors.iter_mut().zip(mailboxes) {
+        a.adopt_task_with_reply(k, &shared, task, space, reply);
+    }
     k.ipc_port_release_send(IpcPort::Port(device_port));
-    ctx.play(params, world, hands);
+    (shared, actors)
+}
+
+// none
+
+/// Random programs decoded from the iteration's stream, as a fuzz target decodes its input.
+fn draw_none(rng: &mut ParamRng) -> Params {
+    let mut p = Params::new();
+    let n = threads(rng);
+    p.programs = (0..n)
+        .map(|_| {
+            let bytes: Vec<u8> = (0..96).map(|_| rng.below(256) as u8).collect();
+            decode_program(&bytes, STEPS_MAX)
+        })
+        .collect();
+    p
+}
+
+fn setup_none(_: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    (Shared::new(), fresh_actors(params))
 }
 
 #[cfg(test)]

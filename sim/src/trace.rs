@@ -1,5 +1,7 @@
-//! Presenting a run's trace: one text line per model step, or Chrome trace-event JSON that
-//! Perfetto (ui.perfetto.dev) and chrome://tracing open as a per-thread timeline.
+//! Presenting a run: an IPC-level timeline (each action with its thread, call, message id and
+//! routine, dispositions and return, and under it the port events it caused), or Chrome
+//! trace-event JSON that Perfetto (ui.perfetto.dev) and chrome://tracing open as one track per
+//! thread, the actions as spans with their port events inside.
 //!
 //! The kernel records each step's counts after it; the "before" counts printed here are the
 //! port's counts after its previous traced step (a plain `ip_release` is not a traced step, so
@@ -8,19 +10,23 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use kobject::ikot::ikot_name;
 use kobject::kernel::TraceEvent;
 use kobject::PortId;
 use serde_json::{json, Value};
 
-use crate::harness::Report;
+use crate::harness::{Outcome, Span};
+use crate::lang::{Action, Deviation};
+use crate::typed;
+use crate::world::msgh_id;
 
-/// The name of a simulated thread: shuttle's task 0 is the main thread, workers follow in spawn
-/// order.
+/// The name of a simulated thread: shuttle's task 0 is the main thread, the program threads
+/// follow in spawn order (a native run's one thread is `thread0`).
 pub fn thread_name(actor: u32) -> String {
     match actor {
         0 => "main".to_string(),
         u32::MAX => "?".to_string(),
-        n => format!("worker{}", n - 1),
+        n => format!("thread{}", n - 1),
     }
 }
 
@@ -51,40 +57,133 @@ fn change(before: Option<u32>, after: u32) -> String {
     }
 }
 
-/// The trace as text, one line per step.
-pub fn text(trace: &[TraceEvent], finding: Option<&(u32, Report)>) -> String {
+fn event_line(event: &TraceEvent, before: Option<Counts>) -> String {
+    format!(
+        "{:<40} {:<10} {:<22} srights {:<6} sorights {:<6} mscount {:<6} refs {}",
+        event.op,
+        event.port.to_string(),
+        ikot_name(event.kotype),
+        change(before.map(|c| c.srights), event.srights),
+        change(before.map(|c| c.sorights), event.sorights),
+        change(before.map(|c| c.mscount), event.mscount),
+        change(before.map(|c| c.refs), event.refs),
+    )
+}
+
+/// One line naming an action as a user program would: the call, its message id and routine, its
+/// dispositions.
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::Call(c) => {
+            let desc = typed::call_routine(c.routine);
+            let deviation = match c.deviation {
+                None => String::new(),
+                Some(Deviation::DestDisposition(d)) => format!(", destination disposition {d}"),
+                Some(d) => format!(", {d:?}"),
+            };
+            format!(
+                "call {} (id {}) to {:?}, copy-send, reply make-send-once, word {}{deviation}{}",
+                desc.name,
+                desc.msgh_id,
+                c.target,
+                c.word,
+                if c.receive { ", receive" } else { "" }
+            )
+        }
+        Action::Send(m) => {
+            let id = msgh_id(m.id);
+            let routine = typed::routine(id).map_or("no routine", |d| d.name);
+            format!(
+                "send id {id} ({routine}) to {:?} disposition {}, reply {:?} disposition {}, {} descriptors",
+                m.dest,
+                m.remote,
+                m.reply,
+                m.local,
+                m.descriptors.len()
+            )
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// The model function a finding was raised in: the last traced step of the thread that raised it.
+pub fn raising_function(outcome: &Outcome) -> Option<&'static str> {
+    let (actor, _) = outcome.finding.as_ref()?;
+    outcome
+        .trace
+        .iter()
+        .rev()
+        .find(|e| e.actor == *actor)
+        .map(|e| e.op)
+}
+
+/// The run as an IPC-level timeline: each action, then the port events it caused; events no
+/// action caused (setup, teardown) stand on their own.
+pub fn text(outcome: &Outcome) -> String {
     let mut last: BTreeMap<PortId, Counts> = BTreeMap::new();
     let mut out = String::new();
-    for (step, event) in trace.iter().enumerate() {
-        let before = last.insert(event.port, Counts::of(event));
+    let mut owner: Vec<Option<usize>> = vec![None; outcome.trace.len()];
+    for (s, span) in outcome.spans.iter().enumerate() {
+        for (e, slot) in owner.iter_mut().enumerate().take(span.end).skip(span.start) {
+            if outcome.trace[e].actor == span.actor {
+                *slot = Some(s);
+            }
+        }
+    }
+    let mut printed = vec![false; outcome.spans.len()];
+    let span_line = |out: &mut String, s: usize| {
+        let span: &Span = &outcome.spans[s];
         let _ = writeln!(
             out,
-            "{step:>5}  {:<8} {:<40} {:<10} srights {:<6} sorights {:<6} mscount {:<6} refs {}",
+            "{:<8} #{}.{:<3} {}\n{:<8}        -> {}",
+            thread_name(span.actor),
+            span.program,
+            span.index,
+            describe(&span.action),
+            "",
+            span.outcome
+        );
+    };
+    for (step, event) in outcome.trace.iter().enumerate() {
+        if let Some(s) = owner[step] {
+            if !printed[s] {
+                printed[s] = true;
+                span_line(&mut out, s);
+            }
+        }
+        let before = last.insert(event.port, Counts::of(event));
+        let indent = if owner[step].is_some() { "    " } else { "" };
+        let _ = writeln!(
+            out,
+            "{indent}{step:>5}  {:<8} {}",
             thread_name(event.actor),
-            event.op,
-            event.port.to_string(),
-            change(before.map(|c| c.srights), event.srights),
-            change(before.map(|c| c.sorights), event.sorights),
-            change(before.map(|c| c.mscount), event.mscount),
-            change(before.map(|c| c.refs), event.refs),
+            event_line(event, before)
         );
     }
-    if let Some((actor, report)) = finding {
+    for (s, done) in printed.iter().enumerate() {
+        if !done {
+            span_line(&mut out, s);
+        }
+    }
+    if let Some((actor, report)) = &outcome.finding {
+        let function = raising_function(outcome).unwrap_or("?");
         let _ = writeln!(
             out,
-            "{:>5}  {:<8} {report}",
-            trace.len(),
+            "FINDING  {} {report}\n         (last model function on that thread: {function})",
             thread_name(*actor)
         );
     }
     out
 }
 
-/// The trace as Chrome trace-event JSON: one complete event ("X") per step at `ts = step`, thread
-/// names as metadata, and the finding as an instant event ("i") after the last step.
-pub fn chrome(trace: &[TraceEvent], finding: Option<&(u32, Report)>) -> Value {
+/// The run as Chrome trace-event JSON: one track per thread, each action a span ("X") from its
+/// first to its last event, each port event a one-unit span inside it (`ts` is the event's step),
+/// thread names as metadata, and the finding as an instant event ("i") after the last step.
+pub fn chrome(outcome: &Outcome) -> Value {
+    let (trace, finding) = (&outcome.trace, outcome.finding.as_ref());
     let mut events: Vec<Value> = Vec::new();
     let mut actors: Vec<u32> = trace.iter().map(|e| e.actor).collect();
+    actors.extend(outcome.spans.iter().map(|s| s.actor));
     actors.extend(finding.map(|(actor, _)| *actor));
     actors.sort_unstable();
     actors.dedup();
@@ -94,11 +193,19 @@ pub fn chrome(trace: &[TraceEvent], finding: Option<&(u32, Report)>) -> Value {
             "args": { "name": thread_name(actor) },
         }));
     }
+    for span in &outcome.spans {
+        events.push(json!({
+            "name": describe(&span.action), "ph": "X", "ts": span.start,
+            "dur": (span.end - span.start).max(1), "pid": 1, "tid": span.actor,
+            "args": { "program": span.program, "index": span.index, "outcome": span.outcome },
+        }));
+    }
     for (step, e) in trace.iter().enumerate() {
         events.push(json!({
             "name": e.op, "ph": "X", "ts": step, "dur": 1, "pid": 1, "tid": e.actor,
             "args": {
-                "port": e.port.to_string(), "srights": e.srights, "sorights": e.sorights,
+                "port": e.port.to_string(), "kotype": ikot_name(e.kotype),
+                "srights": e.srights, "sorights": e.sorights,
                 "mscount": e.mscount, "refs": e.refs,
             },
         }));
@@ -107,7 +214,7 @@ pub fn chrome(trace: &[TraceEvent], finding: Option<&(u32, Report)>) -> Value {
         events.push(json!({
             "name": format!("{} [{}]", report.kind, report.invariant),
             "ph": "i", "s": "g", "ts": trace.len(), "pid": 1, "tid": actor,
-            "args": { "message": report.message },
+            "args": { "message": report.message, "function": raising_function(outcome) },
         }));
     }
     json!({ "traceEvents": events, "displayTimeUnit": "ns" })

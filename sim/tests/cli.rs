@@ -80,7 +80,16 @@ fn violation_exits_1_and_its_replay_line_replays_it() {
         .lines()
         .filter(|l| l.starts_with("replay: "))
         .collect();
-    assert_eq!(line.len(), 1, "one replay line: {stdout}");
+    assert_eq!(
+        line.len(),
+        2,
+        "the artifact's and the shrunk one's: {stdout}"
+    );
+    assert!(stdout.contains("shrunk: 3 threads"), "{stdout}");
+    let shrunk = line[1].trim_start_matches("replay: kobjsim replay ");
+    let out = kobjsim(&["replay", shrunk]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("reproduces the recorded finding"));
     let path = line[0].trim_start_matches("replay: kobjsim replay ");
     let chrome = dir.join("trace.json");
     let out = kobjsim(&[
@@ -109,7 +118,7 @@ fn violation_exits_1_and_its_replay_line_replays_it() {
     ]);
     assert_eq!(again.status.code(), Some(1));
     let files = std::fs::read_dir(&dir).unwrap().count();
-    assert_eq!(files, 3, "two artifacts and the trace");
+    assert_eq!(files, 5, "two artifacts, two shrunk ones and the trace");
 }
 
 #[test]
@@ -194,4 +203,40 @@ fn a_sched_race_crash_replays_through_kobjsim_replay() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("runs clean"));
+}
+
+/// `kobjsim shrink` makes a committed finding smaller and writes an artifact that replays it;
+/// an artifact that finds nothing is refused with exit 2.
+#[test]
+fn shrink_writes_a_smaller_artifact_that_replays() {
+    let regressions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions/sim");
+    let original =
+        regressions.join("dispatch-vs-destroy-unknown-id-spoofed-no-senders-seed1-iter2.json");
+    let dir = scratch("shrink");
+    let out = kobjsim(&[
+        "shrink",
+        original.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("-> 1 threads"), "{stdout}");
+    let path = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: kobjsim replay "))
+        .unwrap_or_else(|| panic!("no replay line: {stdout}"));
+    let replay = kobjsim(&["replay", path, "--trace"]);
+    assert_eq!(replay.status.code(), Some(1));
+    let shown = text(&replay.stdout);
+    assert!(shown.contains("reproduces the recorded finding"), "{shown}");
+    assert!(
+        shown.contains("FINDING"),
+        "the timeline ends in the finding: {shown}"
+    );
+    let clean = regressions.join("not-there.json");
+    assert_eq!(
+        kobjsim(&["shrink", clean.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
 }

@@ -1,14 +1,17 @@
-//! The `sched_race` target: the input picks a simulator scenario, the ChaCha stream its
-//! parameters are drawn from, and every scheduling decision, through a shuttle [`Scheduler`] that
-//! reads the input's bytes. libFuzzer's coverage feedback then steers the interleavings.
+//! The `sched_race` target: the input holds a scenario, the threads' programs in the action
+//! language and every scheduling decision, through a shuttle [`Scheduler`] that reads the input's
+//! bytes. libFuzzer's coverage feedback then steers both the messages and the interleavings.
+//! `mig_dispatch` is its one-thread case.
 //!
 //! # Input layout
 //! | bytes | meaning |
 //! |---|---|
 //! | 0 | the scenario: an index into [`SCENARIOS`], modulo their count |
 //! | 1..9 | `seed`, a little-endian `u64` |
-//! | 9..17 | `iteration`, a little-endian `u64`: the parameters are `draw(ParamRng::new(seed, iteration))`, as iteration `iteration` of `kobjsim run --seed seed` draws them |
-//! | 17.. | choice bytes, at most [`CHOICES_MAX`] |
+//! | 9..17 | `iteration`, a little-endian `u64`: the knobs (and, without a program section, the programs) are `draw(ParamRng::new(seed, iteration))`, as iteration `iteration` of `kobjsim run --seed seed` draws them |
+//! | 17..19 | `L`, a little-endian `u16`: the length of the program section |
+//! | 19..19+L | the programs: a thread count byte (2 to the scenario's maximum), then each program as a bounded list of actions |
+//! | 19+L.. | choice bytes, at most [`CHOICES_MAX`] |
 //!
 //! Missing header bytes read as zero, so every byte string is an input. Each time two or more
 //! simulated threads can run, the next choice byte `b` picks `runnable[b % n]` (shuttle lists the
@@ -33,13 +36,15 @@ use shuttle_engine::scheduler::ScheduleStep;
 
 use crate::artifact::{self, Artifact};
 use crate::explore::{self, ByteRun};
+use crate::fuzzing::codec::{encode_bounded_vec, Encode};
 use crate::harness::Report;
-use crate::params::Params;
+use crate::lang::Action;
+use crate::params::{Params, STEPS_MAX};
 use crate::scenario::{Scenario, SCENARIOS};
 use crate::seed::{ChoiceRng, ParamRng};
 
-/// Bytes before the choices: scenario, seed, iteration.
-pub const HEADER_BYTES: usize = 17;
+/// Bytes before the program section: scenario, seed, iteration, section length.
+pub const HEADER_BYTES: usize = 19;
 /// Choice bytes read from one input; the rest is ignored. An execution takes at most
 /// `explore::EXECUTION_STEPS_MAX` decisions, so more could never be read.
 pub const CHOICES_MAX: usize = explore::EXECUTION_STEPS_MAX;
@@ -50,7 +55,31 @@ pub struct SchedRaceInput {
     pub scenario: &'static Scenario,
     pub seed: u64,
     pub iteration: u64,
+    /// The threads' programs, when the input carries them (else the scenario draws them).
+    pub programs: Option<Vec<Vec<Action>>>,
     pub choices: Vec<u8>,
+}
+
+/// Decodes a program section: a thread count, then each program.
+fn decode_programs(section: &[u8], threads_max: usize) -> Vec<Vec<Action>> {
+    let mut u = arbitrary::Unstructured::new(section);
+    let byte: u8 = arbitrary::Arbitrary::arbitrary(&mut u).unwrap_or(0);
+    let threads = 2 + usize::from(byte) % (threads_max - 1);
+    (0..threads)
+        .map(|_| {
+            crate::fuzzing::codec::bounded_vec::<Action, STEPS_MAX>(&mut u).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Encodes what [`decode_programs`] decodes.
+fn encode_programs(programs: &[Vec<Action>]) -> Vec<u8> {
+    assert!(programs.len() >= 2, "a race has two threads or more");
+    let mut out = vec![u8::try_from(programs.len() - 2).expect("a few threads")];
+    for program in programs {
+        encode_bounded_vec(program, STEPS_MAX, &mut out);
+    }
+    out
 }
 
 impl SchedRaceInput {
@@ -63,11 +92,15 @@ impl SchedRaceInput {
             u64::from_le_bytes(header[at..at + 8].try_into().expect("eight header bytes"))
         };
         let rest = &data[header_len..];
+        let section_len = usize::from(u16::from_le_bytes([header[17], header[18]])).min(rest.len());
+        let (section, rest) = rest.split_at(section_len);
         let choices = rest[..rest.len().min(CHOICES_MAX)].to_vec();
+        let scenario = &SCENARIOS[usize::from(header[0]) % SCENARIOS.len()];
         let input = SchedRaceInput {
-            scenario: &SCENARIOS[usize::from(header[0]) % SCENARIOS.len()],
+            scenario,
             seed: word(1),
             iteration: word(9),
+            programs: (!section.is_empty()).then(|| decode_programs(section, scenario.threads_max)),
             choices,
         };
         assert!(input.choices.len() <= CHOICES_MAX);
@@ -81,23 +114,37 @@ impl SchedRaceInput {
         out.push(u8::try_from(index).expect("fewer than 256 scenarios"));
         out.extend_from_slice(&self.seed.to_le_bytes());
         out.extend_from_slice(&self.iteration.to_le_bytes());
+        let section = self
+            .programs
+            .as_deref()
+            .map(encode_programs)
+            .unwrap_or_default();
+        let len = u16::try_from(section.len()).expect("a program section below 64 KiB");
+        len.encode(&mut out);
         assert_eq!(out.len(), HEADER_BYTES);
+        out.extend_from_slice(&section);
         out.extend_from_slice(&self.choices);
         out
     }
 
-    /// The scenario parameters this input runs with.
+    /// The parameters this input runs with: the draw's knobs, and its own programs when it
+    /// carries them.
     pub fn params(&self) -> Params {
-        (self.scenario.draw)(&mut ParamRng::new(self.seed, self.iteration))
+        let mut params = (self.scenario.draw)(&mut ParamRng::new(self.seed, self.iteration));
+        if let Some(programs) = &self.programs {
+            params.programs = programs.clone();
+        }
+        params
     }
 
     /// One line naming the input, for reports.
     pub fn describe(&self) -> String {
         format!(
-            "sched_race {} seed {} iteration {} ({} choice bytes)",
+            "sched_race {} seed {} iteration {} ({} programs, {} choice bytes)",
             self.scenario.name,
             self.seed,
             self.iteration,
+            self.params().threads(),
             self.choices.len()
         )
     }
@@ -340,26 +387,24 @@ pub fn to_artifact(data: &[u8], bug: Option<Bug>) -> Result<Artifact, String> {
 }
 
 /// The `sched_race` input that takes the recorded schedule of a simulator artifact: same
-/// scenario, same parameter draw, the choice bytes its schedule needs. `None` when the artifact's
-/// parameters are not the draw of its seed and iteration (a hand-edited artifact), or when its
-/// schedule no longer fits the model (the run left the recorded path).
+/// scenario and knobs, its programs, the choice bytes its schedule needs. `None` for a native
+/// (one-thread) artifact, when its knobs are not the draw of its seed and iteration (a
+/// hand-edited artifact), or when its schedule no longer fits the model.
 pub fn from_artifact(loaded: &artifact::Loaded) -> Option<SchedRaceInput> {
     let a = &loaded.artifact;
-    let plan = loaded.plan();
-    // DFS explores iteration 0's parameters whatever the iteration.
-    let param_iteration = if a.scheduler == "dfs" { 0 } else { a.iteration };
+    let schedule = loaded.schedule.clone()?;
     let mut input = SchedRaceInput {
         scenario: loaded.scenario,
         seed: a.seed,
-        iteration: param_iteration,
+        iteration: a.iteration,
+        programs: Some(a.params.programs.clone()),
         choices: Vec::new(),
     };
-    if input.params() != a.params || plan.params(a.iteration) != a.params {
+    if input.params() != a.params {
         return None;
     }
     let written = Rc::new(std::cell::RefCell::new(Vec::new()));
     let counts = ChoiceCounts::default();
-    let schedule = loaded.schedule.clone();
     let scheduler = ByteScheduler::guided(&input, schedule, Rc::clone(&written), counts.clone());
     explore::execute_bytes(input.scenario, &a.params, Bugs::one(loaded.bug), scheduler);
     if counts.from_fallback.get() > 0 {
@@ -373,19 +418,21 @@ pub fn from_artifact(loaded: &artifact::Loaded) -> Option<SchedRaceInput> {
 /// counting up), each with its own parameter draw.
 pub fn seeds() -> Vec<(String, SchedRaceInput)> {
     let mut out = Vec::new();
-    for scenario in SCENARIOS {
+    for scenario in SCENARIOS.iter().filter(|s| s.name != crate::scenario::NONE) {
         let patterns: [(&str, Vec<u8>); 3] = [
             ("fallback", Vec::new()),
             ("lowest", vec![0; 64]),
             ("counting", (0..=255).collect()),
         ];
         for (k, (pattern, choices)) in patterns.into_iter().enumerate() {
-            let input = SchedRaceInput {
+            let mut input = SchedRaceInput {
                 scenario,
                 seed: 1 + k as u64,
                 iteration: 0,
+                programs: None,
                 choices,
             };
+            input.programs = Some(input.params().programs);
             out.push((format!("{}-{pattern}", scenario.name), input));
         }
     }
@@ -414,7 +461,7 @@ mod tests {
     #[test]
     fn the_same_input_takes_the_same_schedule() {
         let data = [
-            2u8, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0,
+            2u8, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0,
         ];
         let input = SchedRaceInput::from_bytes(&data);
         let (a, sa) = execute(&input, Bugs::NONE);

@@ -1,11 +1,14 @@
-//! The committed `mig_dispatch` seeds: one well-formed request per slot of the real routine table
-//! (345 routines, 52 skips) against a kobject of the type its stub converts, and a few scenarios
-//! that reach the label checks, subst-once, timers, send-once destinations and queued messages.
+//! The committed `mig_dispatch` seeds: one typed call per routine of the real table (345
+//! routines; a raw request for each of the 52 skips) against a kobject of the type its stub
+//! converts, and a few scenarios that reach the label checks, subst-once, timers, send-once
+//! destinations and queued messages.
 
-use kobject::ipc_kobject_mig::{MigKind, MigPortKind, MigRoutineDesc, MACH_MSG_TYPE_POLYMORPHIC};
+use kobject::ipc_kobject_mig::MigKind;
 use kobject::mach::*;
 
 use super::*;
+use crate::lang::*;
+use crate::typed;
 
 /// A named seed input.
 pub struct Seed {
@@ -16,276 +19,55 @@ pub struct Seed {
     pub expects: Option<(i32, bool)>,
 }
 
-/// Builds an action list whose [`Name::Nth`] references stay right: it counts the names the
-/// actions give task 0 (receives add theirs after, so earlier positions never move).
-struct Script {
-    actions: Vec<Action>,
-    names: usize,
-}
-
-impl Script {
-    fn new() -> Script {
-        Script {
-            actions: Vec::new(),
-            names: 0,
-        }
-    }
-
-    /// Adds an action that gives task 0 one name; returns that name's position.
-    fn named(&mut self, action: Action) -> usize {
-        self.actions.push(action);
-        self.names += 1;
-        assert!(
-            self.names <= NAMES_MAX,
-            "a seed outgrew the remembered names"
-        );
-        self.names - 1
-    }
-
-    fn act(&mut self, action: Action) {
-        self.actions.push(action);
-    }
-
-    /// The [`Name`] of the name given at `position`.
-    fn name(&self, position: usize) -> Name {
-        assert!(position < self.names);
-        Name::Nth(u8::try_from(position).expect("fewer than 256 names"))
-    }
-
-    fn get(&mut self, source: Source) -> usize {
-        self.named(Action::GetPort {
-            task: 0,
-            source,
-            wrap: Wrap::Plain,
-        })
-    }
-
-    fn port(&mut self) -> usize {
-        self.named(Action::AllocatePort { task: 0 })
-    }
-
-    fn finish(self) -> MigDispatchInput {
-        assert!(self.actions.len() <= ACTIONS_MAX);
-        MigDispatchInput {
-            actions: self.actions,
-        }
-    }
-}
-
-/// The kobject a stub's target conversion expects, and whether the seed needs a thread.
-fn target_source(desc: &MigRoutineDesc, subsystem: &str) -> Source {
-    let task = |which| Source::TaskPort { task: 0, which };
-    let thread = |which| Source::ThreadPort { thread: 0, which };
-    match desc.target_intran {
-        "convert_port_to_task_read_mig"
-        | "convert_port_to_map_read"
-        | "convert_port_to_space_read"
-        | "convert_port_to_space_inspect"
-        | "convert_port_to_task_inspect_mig" => task(TaskPortKind::Read),
-        "convert_port_to_task_name_mig" => task(TaskPortKind::Name),
-        "convert_port_to_task_suspension_token_mig" => Source::SuspendToken { task: 0 },
-        "convert_port_to_thread" => thread(ThreadPortKind::Control),
-        "convert_port_to_thread_read" | "convert_port_to_thread_inspect" => {
-            thread(ThreadPortKind::Read)
-        }
-        "convert_port_to_host" => Source::Host,
-        "convert_port_to_host_priv" => Source::HostPriv,
-        "convert_port_to_processor" => Source::Permanent(PermanentKind::Processor),
-        "convert_port_to_pset" => Source::Permanent(PermanentKind::Pset),
-        "convert_port_to_pset_name" => Source::Permanent(PermanentKind::PsetName),
-        "convert_port_to_clock" => Source::Permanent(PermanentKind::Clock),
-        "convert_port_to_arcade_register" => Source::Permanent(PermanentKind::ArcadeRegister),
-        "convert_port_to_voucher" => Source::NewVoucher,
-        "convert_port_to_eventlink" => Source::NewGeneric(GenericKind::Eventlink),
-        "convert_port_to_UNDReply" => Source::NewGeneric(GenericKind::UndReply),
-        "convert_port_to_task_id_token" => Source::NewGeneric(GenericKind::TaskIdToken),
-        "iokit_lookup_object_port" => Source::NewGeneric(GenericKind::IokitObject),
-        "iokit_lookup_connect_port" => Source::NewGeneric(GenericKind::IokitConnect),
-        "null_conversion" => Source::NewGeneric(GenericKind::NamedEntry),
-        // `raw` stubs pass the port itself; the routine checks it against its subsystem's type.
-        "raw" => match subsystem {
-            "mach_host" => Source::Host,
-            "is_iokit" => Source::Permanent(PermanentKind::MainDevice),
-            "thread_act" => thread(ThreadPortKind::Control),
-            _ => task(TaskPortKind::Control),
-        },
-        // Task conversions (task, space, map, policy) and a skip's target.
-        _ => task(TaskPortKind::Control),
-    }
-}
-
-/// The user disposition that yields the post-copyin disposition a stub checks.
-fn user_disposition(post: MachMsgTypeName) -> u32 {
-    match post {
-        MACH_MSG_TYPE_PORT_RECEIVE => MACH_MSG_TYPE_MOVE_RECEIVE,
-        MACH_MSG_TYPE_PORT_SEND_ONCE | MACH_MSG_TYPE_MAKE_SEND_ONCE => MACH_MSG_TYPE_MAKE_SEND_ONCE,
-        // PORT_SEND, MOVE_SEND, polymorphic: a send right made from a receive right.
-        _ => MACH_MSG_TYPE_MAKE_SEND,
-    }
-}
-
-/// The kobject a port argument the stub translates expects (its field name, as the MIG
-/// definitions name it), if the harness can make one.
-fn argument_source(field: &str) -> Option<Source> {
-    let task = Source::TaskPort {
-        task: 0,
-        which: TaskPortKind::Control,
-    };
-    match field {
-        "task" | "src_task" | "into_task" | "from_task" | "owningTask" | "corspe_task" => {
-            Some(task)
-        }
-        "thread" => Some(Source::ThreadPort {
-            thread: 0,
-            which: ThreadPortKind::Control,
-        }),
-        "semaphore" => Some(Source::NewSemaphore),
-        "voucher" | "new_voucher" | "old_voucher" => Some(Source::NewVoucher),
-        "object" | "parent_handle" | "parent_entry" => {
-            Some(Source::NewGeneric(GenericKind::NamedEntry))
-        }
-        "new_set" | "pset" => Some(Source::Permanent(PermanentKind::Pset)),
-        "set_name" => Some(Source::Permanent(PermanentKind::PsetName)),
-        "connect_to" => Some(Source::NewGeneric(GenericKind::IokitConnect)),
-        _ => None,
-    }
-}
-
-/// How one descriptor of a well-formed request is filled.
-struct ArgPlan {
-    /// Position of the name it carries in the first request.
-    position: usize,
-    /// A receive right moves: the second request carries another port.
-    second: Option<usize>,
-    disposition: u32,
-    ool: bool,
-}
-
-/// Names for every port argument of `desc`: a kobject of the translated type, or a fresh port
-/// of the task's (two for a receive right, which moves). Every name is made before the first
-/// receive, whose copied-out names would come after them.
-fn plan_arguments(script: &mut Script, desc: &MigRoutineDesc) -> Vec<ArgPlan> {
-    let mut plans = Vec::new();
-    for arg in &desc.req_ports {
-        let post = if arg.disposition == MACH_MSG_TYPE_POLYMORPHIC {
-            MACH_MSG_TYPE_PORT_SEND
-        } else {
-            arg.disposition
-        };
-        let ool = arg.kind == MigPortKind::OolPorts;
-        for _ in 0..arg.count {
-            let translated = argument_source(arg.field).filter(|_| post == MACH_MSG_TYPE_PORT_SEND);
-            let (position, disposition) = match translated {
-                Some(source) => (script.get(source), MACH_MSG_TYPE_COPY_SEND),
-                None => (script.port(), user_disposition(post)),
-            };
-            let receive = post == MACH_MSG_TYPE_PORT_RECEIVE;
-            plans.push(ArgPlan {
-                position,
-                second: receive.then(|| script.port()),
-                disposition,
-                ool,
-            });
-        }
-    }
-    plans
-}
-
-/// Whether `desc`'s seed needs a thread (its target or an argument is a thread port).
-fn needs_thread(desc: &MigRoutineDesc, target: Source) -> bool {
-    matches!(target, Source::ThreadPort { .. })
-        || desc
-            .req_ports
-            .iter()
-            .any(|a| matches!(argument_source(a.field), Some(Source::ThreadPort { .. })))
-}
-
-/// One well-formed request to `desc` on the name at `target`, then the receive of its reply.
-fn request_round(
-    script: &mut Script,
-    desc: &MigRoutineDesc,
-    slot: usize,
-    (target, reply, remote): (usize, usize, u32),
-    plans: &[ArgPlan],
-    first: bool,
-) {
-    let mut descriptors: Vec<Desc> = plans
-        .iter()
-        .map(|plan| {
-            let position = match plan.second {
-                Some(second) if !first => second,
-                _ => plan.position,
-            };
-            let name = script.name(position);
-            let disposition = plan.disposition as u8;
-            if plan.ool {
-                Desc::OolPorts {
-                    names: vec![name],
-                    disposition,
-                }
-            } else {
-                Desc::Port { name, disposition }
-            }
-        })
-        .collect();
-    for _ in 0..desc.req_ool_mem {
-        descriptors.push(Desc::Ool { size: 4096 });
-    }
-    descriptors.truncate(DESCRIPTORS_MAX);
-    let mut inline_data = kobject::mig_routines::mig_well_formed_words(desc);
-    if !first {
-        // The second request takes the routine's alternative branch, where it has one.
-        inline_data[0] = kobject::mig_routines::MIG_SELECT_ALT;
-    }
-    inline_data.truncate(INLINE_WORDS_MAX);
-    script.act(Action::Send(SendMsg {
-        task: 0,
-        dest: script.name(target),
-        remote: remote as u8,
-        reply: script.name(reply),
-        local: MACH_MSG_TYPE_MAKE_SEND_ONCE as u8,
-        voucher: Name::Null,
-        voucher_disposition: 0,
-        id: MsgId::Routine(u16::try_from(slot).expect("fewer than 65536 slots")),
-        complex: Complex::Auto,
-        descriptors,
-        inline_data,
-    }));
-    script.act(Action::Receive {
-        task: 0,
-        name: script.name(reply),
-    });
-}
-
-/// The seed for slot `slot` of [`routine_slots`]: the request twice, the second time with the
-/// alternative-branch selector; a routine's second call also meets the state its first call
-/// left (a registered port, an armed request, a stored right).
-pub fn slot_seed(slot: usize, subsystem: &str) -> Seed {
+/// The seed for slot `slot` of [`routine_slots`]. A routine's seed is two typed calls, each
+/// received at once: the well-formed request, then the alternative-branch selector (a routine's
+/// second call also meets the state its first call left: a registered port, an armed request, a
+/// stored right). The world obtains the target and the arguments of the kinds the table names.
+/// A skip slot's seed sends its id raw to a task port.
+pub fn slot_seed(slot: usize) -> Seed {
     let desc = routine_slots()[slot];
-    let mut script = Script::new();
-    let source = target_source(desc, subsystem);
-    if needs_thread(desc, source) {
-        script.act(Action::CreateThread { task: 0 });
-    }
-    let target = script.get(source);
-    let reply = script.port();
-    let plans = plan_arguments(&mut script, desc);
-    let remote = match source {
-        Source::SuspendToken { .. } => MACH_MSG_TYPE_MOVE_SEND_ONCE,
-        _ => MACH_MSG_TYPE_COPY_SEND,
+    let actions = match typed::call_index(desc.msgh_id) {
+        Some(routine) if desc.kind != MigKind::Skip => [0, 2]
+            .into_iter()
+            .map(|word| {
+                Action::Call(Call {
+                    task: 0,
+                    routine,
+                    target: Name::Recent(0),
+                    word,
+                    deviation: None,
+                    receive: true,
+                })
+            })
+            .collect(),
+        _ => vec![
+            get(
+                Source::TaskPort {
+                    task: 0,
+                    which: TaskPortKind::Control,
+                },
+                Wrap::Plain,
+            ),
+            Action::Send(message(
+                Name::Recent(0),
+                MACH_MSG_TYPE_COPY_SEND,
+                Name::Reply,
+                MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                MsgId::Routine(u16::try_from(slot).expect("fewer than 65536 slots")),
+            )),
+            Action::Receive {
+                task: 0,
+                name: Name::Reply,
+            },
+        ],
     };
-    let header = (target, reply, remote);
-    request_round(&mut script, desc, slot, header, &plans, true);
-    if remote == MACH_MSG_TYPE_COPY_SEND {
-        request_round(&mut script, desc, slot, header, &plans, false);
-    }
     let (prefix, routine) = match desc.kind {
         MigKind::Skip => ("skip", "-"),
         _ => ("routine", desc.name),
     };
     Seed {
         name: format!("{prefix}-{}-{routine}", desc.msgh_id),
-        input: script.finish(),
+        input: MigDispatchInput { actions },
         expects: Some((desc.msgh_id, desc.kind != MigKind::Skip)),
     }
 }
@@ -293,14 +75,9 @@ pub fn slot_seed(slot: usize, subsystem: &str) -> Seed {
 /// Every seed: one per slot, then the scenarios.
 pub fn seeds() -> Vec<Seed> {
     let mut seeds = Vec::new();
-    let mut slot = 0;
-    for subsystem in kobject::ipc_kobject_mig::kernel_subsystems() {
-        for _ in &subsystem.routines {
-            seeds.push(slot_seed(slot, subsystem.name));
-            slot += 1;
-        }
+    for slot in 0..routine_slots().len() {
+        seeds.push(slot_seed(slot));
     }
-    assert_eq!(slot, routine_slots().len());
     seeds.extend(scenarios());
     seeds
 }
