@@ -2,21 +2,24 @@
 # How fast the fuzzers find each injected bug: one run per bug, stopped at the first crash.
 # Every bug is given to the target meant to find it (mig_dispatch for message-level bugs,
 # sched_race for the races no single-threaded sequence can show), unless --target says which.
-# usage: scripts/fuzz-detect.sh [SECONDS] [--empty] [--seed N] [--target T] [BUG...]
+# usage: scripts/fuzz-detect.sh [SECONDS] [--empty] [--seed N] [--target T] [--save] [BUG...]
 #   SECONDS    budget per bug (default 60)
 #   --empty    start from an empty corpus instead of corpus/TARGET (dictionary kept)
 #   --seed N   libFuzzer seed (default 1), for repeatable figures
 #   --target T run every bug on T (mig_dispatch | sched_race | kobject_lifecycle)
+#   --save     keep each bug's crash as corpus/regressions/TARGET/BUG--crash-... (cargo test
+#              replays it), minimized
 #   BUG...     default: every injected bug
 # Prints bug, target, found?, executions and seconds to the crash. Exit status: 0 every bug
 # found, 1 some bug not found in its budget, 2 a usage error.
 set -euo pipefail
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 seconds=60
 empty=0
+save=0
 seed=1
 bugs=()
 only=""
@@ -24,6 +27,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help) usage ;;
     --empty) empty=1; shift ;;
+    --save) save=1; shift ;;
     --seed)
       [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || usage
       seed="$2"
@@ -90,6 +94,14 @@ for bug in "${bugs[@]}"; do
   execs="$(grep -o 'stat::number_of_executed_units:[[:space:]]*[0-9]*' "$work/log" | grep -o '[0-9]*$' || echo '?')"
   if ls "$work"/crash-* >/dev/null 2>&1; then
     found=yes
+    if [[ $save -eq 1 ]]; then
+      crash="$(ls "$work"/crash-* | head -n 1)"
+      KOBJSIM_BUG="$bug" "$dir/$target" -minimize_crash=1 -runs=2000 \
+        -exact_artifact_path="$work/min" "$crash" >/dev/null 2>&1 || true
+      [[ -s "$work/min" ]] || cp "$crash" "$work/min"
+      mkdir -p "corpus/regressions/$target"
+      cp "$work/min" "corpus/regressions/$target/$bug--$(basename "$crash")"
+    fi
   else
     found=no
     missed=1

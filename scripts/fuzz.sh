@@ -9,8 +9,9 @@
 # KOBJSIM_BUG=NAME fuzzes the model with that injected bug; KOBJSIM_FUZZ_MODE=none forces
 # stable without a sanitizer. New inputs go to target/fuzz-corpus/TARGET (the committed corpus
 # is only read). On a crash every crashing input is minimized (scripts/minimize.sh) and saved
-# under corpus/regressions/TARGET/; a sched_race crash is also written as a simulator artifact
-# (target/sched_race-artifacts/) for `kobjsim replay`.
+# under corpus/regressions/TARGET/; a mig_dispatch or sched_race crash is also written as an
+# artifact of the one world, and shrunk (`kobjsim from-fuzz`, into target/fuzz-artifacts/), for
+# `kobjsim replay --trace`.
 # Exit status: 0 no crash, 1 a crash (saved), 2 a usage error.
 set -euo pipefail
 usage() {
@@ -82,8 +83,8 @@ for crash in "${crashes[@]}"; do
   saved="$(scripts/minimize.sh "$target" "$crash" || true)"
   if [[ -n "$saved" ]]; then
     echo "fuzz: crash saved as $saved; replay: scripts/replay.sh $saved" >&2
-    if [[ "$target" == sched_race ]]; then
-      cargo run -q --release -p kobjsim -- from-sched-race "$saved" >&2 || true
+    if [[ "$target" == sched_race || "$target" == mig_dispatch ]]; then
+      cargo run -q --release -p kobjsim -- from-fuzz "$saved" --target "$target" >&2 || true
     fi
   else
     echo "fuzz: $crash did not replay on stable; kept in $artifacts" >&2

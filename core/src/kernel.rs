@@ -201,6 +201,8 @@ pub struct Kernel {
     timestamp: BookU32,
     trace: Option<BookLock<Vec<TraceEvent>>>,
     actor: fn() -> u32,
+    /// Routine ids whose stub passed its checks and ran the routine, when recorded.
+    reached: Option<BookLock<BTreeSet<i32>>>,
 }
 
 impl Kernel {
@@ -227,6 +229,7 @@ impl Kernel {
             timestamp: BookU32::new(0),
             trace: None,
             actor: || 0,
+            reached: None,
         };
         for ops in crate::kobjects::registered_ops() {
             k.ipc_kobject_register_startup(ops);
@@ -257,6 +260,24 @@ impl Kernel {
     pub fn enable_trace(&mut self, actor: fn() -> u32) {
         self.trace = Some(BookLock::new(Vec::new()));
         self.actor = actor;
+    }
+
+    /// Records, from now on, which routines ran their body (for reach reports).
+    pub fn enable_reach(&mut self) {
+        self.reached = Some(BookLock::new(BTreeSet::new()));
+    }
+
+    /// The routine ids that ran their body since [`Kernel::enable_reach`].
+    pub fn take_reached(&self) -> BTreeSet<i32> {
+        self.reached
+            .as_ref()
+            .map_or_else(BTreeSet::new, |r| r.with(std::mem::take))
+    }
+
+    pub(crate) fn note_reached(&self, id: i32) {
+        if let Some(reached) = &self.reached {
+            reached.with(|r| r.insert(id));
+        }
     }
 
     /// Events traced so far (a plain read: no scheduling point).

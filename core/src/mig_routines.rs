@@ -242,6 +242,7 @@ pub fn mig_stub(k: &Kernel, desc: &MigRoutineDesc, request: &mut Kmsg, reply: &m
         reply.ret_code = kr;
         return;
     }
+    k.note_reached(desc.msgh_id);
     let mut call = k.mig_call_begin(desc, request);
     let result = mig_routine(desc)(k, &mut call);
     k.mig_call_end(&mut call);

@@ -115,10 +115,11 @@ fn main() -> ExitCode {
         }
         Err(finding) => {
             println!("FINDING: {finding}");
-            if target == Target::SchedRace {
+            if matches!(target, Target::SchedRace | Target::MigDispatch) {
                 println!(
-                    "as a simulator artifact: cargo run --release -p kobjsim -- from-sched-race {} --bug {}",
+                    "as an artifact (shrunk too): cargo run --release -p kobjsim -- from-fuzz {} --target {} --bug {}",
                     args.file.display(),
+                    target.name(),
                     bug_name(bugs)
                 );
             }

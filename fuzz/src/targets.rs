@@ -206,7 +206,7 @@ fn sim_artifacts(corpus_root: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Every `sched_race` regression, written out as the artifact `kobjsim from-sched-race` makes.
+/// Every `sched_race` regression, written out as the artifact `kobjsim from-fuzz` makes.
 fn sched_race_artifacts(corpus_root: &Path) -> Vec<(String, String)> {
     let dir = corpus_root.join("regressions").join("sched_race");
     let Ok(entries) = std::fs::read_dir(&dir) else {

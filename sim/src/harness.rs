@@ -200,7 +200,10 @@ pub fn run_native(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool
 }
 
 fn run_native_quietly(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> NativeRun {
-    let k = boot(Platform::Native, bugs, traced);
+    let mut k = boot(Platform::Native, bugs, traced);
+    if traced {
+        k.enable_reach();
+    }
     let mut spans = Vec::new();
     let mut at: Option<usize> = None;
     let result = catch(|| -> Result<Stats, Finding> {
@@ -226,7 +229,8 @@ fn run_native_quietly(scenario: &Scenario, params: &Params, bugs: Bugs, traced: 
             k.audit(&held)?;
         }
         at = None;
-        let stats = actor_state.stats.clone();
+        let mut stats = actor_state.stats.clone();
+        stats.routines_reached = k.take_reached();
         end_of_run(&k, &shared, &mut actors, true);
         k.audit_teardown()?;
         Ok(stats)

@@ -65,8 +65,8 @@ pub struct Stats {
     pub receives_ok: u32,
     /// `(msgh_id, RetCode)` of the last message received.
     pub last_received: Option<(i32, i32)>,
-    /// Routine ids whose request got past the stub into the routine (a reply that is not
-    /// `MIG_BAD_ID`, `MIG_BAD_ARGUMENTS` or `MIG_TYPE_ERROR`), as received.
+    /// Routine ids whose stub passed its checks and ran the routine (recorded by the kernel in
+    /// traced native runs only).
     pub routines_reached: BTreeSet<i32>,
 }
 
@@ -875,9 +875,6 @@ impl Actor {
                 }
                 self.stats.receives_ok += 1;
                 self.stats.last_received = Some((r.msgh_id, r.ret_code));
-                if reached_routine(r.ret_code) {
-                    self.stats.routines_reached.insert(r.msgh_id - 100);
-                }
                 Outcome::Received {
                     id: r.msgh_id,
                     ret_code: r.ret_code,
@@ -1297,11 +1294,6 @@ pub fn routine_slots() -> &'static [&'static kobject::ipc_kobject_mig::MigRoutin
             .flat_map(|s| s.routines.iter())
             .collect()
     })
-}
-
-/// Whether a reply's `RetCode` says the request got past the stub into the routine.
-pub fn reached_routine(ret_code: i32) -> bool {
-    !matches!(ret_code, MIG_BAD_ID | MIG_BAD_ARGUMENTS | MIG_TYPE_ERROR)
 }
 
 fn is_name(name: MachPortName) -> bool {
