@@ -3,22 +3,32 @@
 # mistake in the modelled code, not an injected `kobject::Bug`) is applied to a scratch
 # worktree of HEAD, then the simulator runs every scenario and each fuzz target fuzzes from its
 # committed corpus, each for SECONDS.
-# usage: scripts/mutants.sh [SECONDS] [NAME...]
-#   SECONDS  budget per engine (default 20; the simulator gets it per scenario, divided by 4)
-#   NAME...  default: every mutant (`scripts/mutants.py list`)
+# usage: scripts/mutants.sh [SECONDS] [--empty] [--engine E]... [NAME...]
+#   SECONDS    budget per engine (default 20; the simulator gets it per scenario, divided by 4)
+#   --empty    the fuzz targets start from an empty corpus (dictionary kept), not corpus/TARGET
+#   --engine E only these engines (sim, mig_dispatch, kobject_lifecycle, sched_race, mig_hash)
+#   NAME...    default: every mutant (`scripts/mutants.py list`)
 # Prints one row per mutant: for each engine, the seconds to its first finding and the
 # invariant, or "-". Exit status: 0 every mutant found by some engine, 1 one was missed, 2 a
 # usage error or a stale mutation. The working tree is not touched.
 set -euo pipefail
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 seconds=20
 names=()
+empty=0
+only=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -h | --help) usage ;;
+    --empty) empty=1; shift ;;
+    --engine)
+      [[ $# -ge 2 ]] || usage
+      only+=("$2")
+      shift 2
+      ;;
     -*) echo "mutants: unknown option $1" >&2; usage ;;
     *)
       if [[ "$1" =~ ^[1-9][0-9]*$ ]]; then seconds="$1"; else names+=("$1"); fi
@@ -50,6 +60,12 @@ cleanup() {
 trap cleanup EXIT
 git worktree add -q --detach "$work/tree" HEAD
 engines=(sim mig_dispatch kobject_lifecycle sched_race mig_hash)
+if [[ ${#only[@]} -gt 0 ]]; then
+  for e in "${only[@]}"; do
+    printf '%s\n' "${engines[@]}" | grep -qx -- "$e" || { echo "mutants: unknown engine $e" >&2; exit 2; }
+  done
+  engines=("${only[@]}")
+fi
 printf '%-30s' mutant
 printf ' %-30s' "${engines[@]}"
 printf '\n'
@@ -64,21 +80,24 @@ for name in "${names[@]}"; do
   }
   row=()
   found=0
-  log="$work/sim.log"
-  start=$(date +%s.%N)
-  status=0
-  (cd "$work/tree" && "$CARGO_TARGET_DIR/release/kobjsim" run --scenario all \
-    --seconds "$sim_seconds" >"$log" 2>&1) || status=$?
-  end=$(date +%s.%N)
-  if [[ $status -eq 1 ]]; then
-    found=1
-    row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
-      "$(grep -o '\[[a-z-]*\]' "$log" | head -1)")")
-  else
-    row+=("-")
-  fi
   bin="$CARGO_TARGET_DIR/fuzz/x86_64-unknown-linux-gnu/release"
-  for target in "${engines[@]:1}"; do
+  for target in "${engines[@]}"; do
+    if [[ "$target" == sim ]]; then
+      log="$work/sim.log"
+      start=$(date +%s.%N)
+      status=0
+      (cd "$work/tree" && "$CARGO_TARGET_DIR/release/kobjsim" run --scenario all \
+        --seconds "$sim_seconds" --out "$work/sim-artifacts" >"$log" 2>&1) || status=$?
+      end=$(date +%s.%N)
+      if [[ $status -eq 1 ]]; then
+        found=1
+        row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
+          "$(grep -o '\[[a-z-]*\]' "$log" | head -1)")")
+      else
+        row+=("-")
+      fi
+      continue
+    fi
     dir="$work/$target"
     rm -rf "$dir"
     mkdir -p "$dir/new"
@@ -86,7 +105,9 @@ for name in "${names[@]}"; do
     dict="$(fuzz_dict_args "$target")"
     [[ -n "$dict" ]] && args+=("$dict")
     start=$(date +%s.%N)
-    (cd "$work/tree" && "$bin/$target" "$dir/new" "corpus/$target" "${args[@]}" \
+    corpora=("$dir/new")
+    [[ $empty -eq 1 ]] || corpora+=("corpus/$target")
+    (cd "$work/tree" && "$bin/$target" "${corpora[@]}" "${args[@]}" \
       >"$dir/log" 2>&1) || true
     end=$(date +%s.%N)
     if ls "$dir"/crash-* >/dev/null 2>&1; then

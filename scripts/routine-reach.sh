@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Routine reach: how many of the table's 345 routines ran their body (their stub's checks passed)
-# after fuzzing mig_dispatch for SECONDS, from an empty corpus or from the committed one. The
-# fuzzer writes what it keeps to a scratch corpus; every kept input is then replayed on the
-# faithful model with the kernel recording which routines it entered.
+# while mig_dispatch fuzzed for SECONDS, from an empty corpus or from the committed one. The
+# fuzz target itself records every routine its executions entered (KOBJSIM_REACH_FILE), so an
+# execution counts whether or not libFuzzer kept its input.
 # usage: scripts/routine-reach.sh [SECONDS] [--empty] [--seed N]
 #   SECONDS  fuzzing time (default 60)
 #   --empty  start from nothing (no corpus, no dictionary)
@@ -46,12 +46,12 @@ if [[ $empty -eq 0 ]]; then
   corpora+=("corpus/mig_dispatch")
   args+=("$(fuzz_dict_args mig_dispatch)")
 fi
-"$dir/mig_dispatch" "${corpora[@]}" "${args[@]}" >"$work.log" 2>&1 || true
+KOBJSIM_REACH_FILE="$work.reach" "$dir/mig_dispatch" "${corpora[@]}" "${args[@]}" >"$work.log" 2>&1 || true
 execs="$(grep -o 'stat::number_of_executed_units:[[:space:]]*[0-9]*' "$work.log" | grep -o '[0-9]*$' || echo '?')"
 rm -f "$work.log"
+touch "$work.reach"
 from="empty corpus"
 [[ $empty -eq 1 ]] || from="committed corpus"
 echo "mig_dispatch, ${seconds}s from the $from, seed $seed: $execs executions"
-reach=("$work")
-[[ $empty -eq 1 ]] || reach+=("corpus/mig_dispatch")
-target/release/examples/reach "${reach[@]}"
+target/release/examples/reach --ids "$work.reach"
+rm -f "$work.reach"

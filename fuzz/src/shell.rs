@@ -1,8 +1,10 @@
 //! What every fuzz target shell shares: the injected bug from `KOBJSIM_BUG`, read once at
 //! startup, and the rule that a finding becomes a panic (which libFuzzer saves as a crash).
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
 use kobject::Bugs;
 
@@ -26,6 +28,34 @@ pub fn init() {
 /// The bugs [`init`] read.
 pub fn bugs() -> Bugs {
     *BUGS.get().expect("fuzz target shell called init")
+}
+
+/// Where `KOBJSIM_REACH_FILE` asks the `mig_dispatch` shell to write the routine ids whose body
+/// ran, one a line, rewritten each time the set grows (what `scripts/routine-reach.sh` reads).
+static REACH: OnceLock<Option<(PathBuf, Mutex<BTreeSet<i32>>)>> = OnceLock::new();
+
+/// Runs a `mig_dispatch` input, recording routine reach when `KOBJSIM_REACH_FILE` is set.
+pub fn mig_dispatch(
+    input: &crate::mig_dispatch::MigDispatchInput,
+) -> Result<crate::mig_dispatch::Stats, kobject::Finding> {
+    let reach = REACH.get_or_init(|| {
+        std::env::var_os("KOBJSIM_REACH_FILE")
+            .map(|p| (PathBuf::from(p), Mutex::new(BTreeSet::new())))
+    });
+    let Some((path, seen)) = reach else {
+        return crate::mig_dispatch::run_mig_dispatch(input, bugs());
+    };
+    let result = crate::mig_dispatch::run_mig_dispatch_reach(input, bugs());
+    if let Ok(stats) = &result {
+        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        let before = seen.len();
+        seen.extend(stats.routines_reached.iter().copied());
+        if seen.len() > before {
+            let text: String = seen.iter().map(|id| format!("{id}\n")).collect();
+            let _ = std::fs::write(path, text);
+        }
+    }
+    result
 }
 
 /// Turns a finding into the panic that makes libFuzzer save the input.

@@ -181,6 +181,26 @@ fn close_span(k: &Kernel, spans: &mut [Span]) {
     }
 }
 
+/// What a native run records besides its result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Observe {
+    /// The trace and the spans.
+    pub trace: bool,
+    /// The routines whose body ran (`Stats::routines_reached`).
+    pub reach: bool,
+}
+
+impl Observe {
+    pub const NOTHING: Observe = Observe {
+        trace: false,
+        reach: false,
+    };
+    pub const ALL: Observe = Observe {
+        trace: true,
+        reach: true,
+    };
+}
+
 /// A native run's result, with the finding as the model raised it.
 pub struct NativeRun {
     pub result: Result<Stats, Finding>,
@@ -189,19 +209,25 @@ pub struct NativeRun {
 }
 
 /// Runs one program natively on a fresh kernel with `bugs`, auditing after every action and at
-/// teardown. With `traced`, the run keeps the trace and the spans. A finding's message names the
-/// action it happened at.
-pub fn run_native(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> NativeRun {
+/// teardown, recording what `observe` asks for. A finding's message names the action it
+/// happened at.
+pub fn run_native(scenario: &Scenario, params: &Params, bugs: Bugs, observe: Observe) -> NativeRun {
     assert_eq!(params.threads(), 1, "a native run has one program");
     // Findings unwind as panics: keep them off the terminal, in front of shuttle's hook too
     // (which a race earlier in the process installed, and which fails outside an execution).
     crate::hooks::install();
-    crate::hooks::quietly(|| run_native_quietly(scenario, params, bugs, traced))
+    crate::hooks::quietly(|| run_native_quietly(scenario, params, bugs, observe))
 }
 
-fn run_native_quietly(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> NativeRun {
+fn run_native_quietly(
+    scenario: &Scenario,
+    params: &Params,
+    bugs: Bugs,
+    observe: Observe,
+) -> NativeRun {
+    let traced = observe.trace;
     let mut k = boot(Platform::Native, bugs, traced);
-    if traced {
+    if observe.reach {
         k.enable_reach();
     }
     let mut spans = Vec::new();
@@ -245,7 +271,11 @@ fn run_native_quietly(scenario: &Scenario, params: &Params, bugs: Bugs, traced: 
 
 /// [`run_native`] as an [`Outcome`].
 pub fn execute_native(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> Outcome {
-    let run = run_native(scenario, params, bugs, traced);
+    let observe = Observe {
+        trace: traced,
+        reach: traced,
+    };
+    let run = run_native(scenario, params, bugs, observe);
     let (finding, stats) = match run.result {
         Ok(stats) => (None, stats),
         Err(f) => (

@@ -7,7 +7,7 @@ pub mod seeds;
 use arbitrary::{Arbitrary, Unstructured};
 use kobject::{Bugs, Finding};
 
-use crate::harness;
+use crate::harness::{self, Observe};
 use crate::lang::{decode_program, encode_program, Action, ACTIONS_MAX};
 use crate::params::Params;
 use crate::scenario;
@@ -53,7 +53,17 @@ impl MigDispatchInput {
 
 /// Runs one input on a fresh kernel with `bugs`: `Err` is the first finding.
 pub fn run_mig_dispatch(input: &MigDispatchInput, bugs: Bugs) -> Result<Stats, Finding> {
-    harness::run_native(scenario::none(), &input.params(), bugs, false).result
+    harness::run_native(scenario::none(), &input.params(), bugs, Observe::NOTHING).result
+}
+
+/// As [`run_mig_dispatch`], recording which routines ran their body
+/// (`Stats::routines_reached`; a run that ends in a finding reports none).
+pub fn run_mig_dispatch_reach(input: &MigDispatchInput, bugs: Bugs) -> Result<Stats, Finding> {
+    let observe = Observe {
+        trace: false,
+        reach: true,
+    };
+    harness::run_native(scenario::none(), &input.params(), bugs, observe).result
 }
 
 /// As [`run_mig_dispatch`], appending one line per action to `log`.
@@ -62,7 +72,7 @@ pub fn run_mig_dispatch_logged(
     bugs: Bugs,
     log: Option<&mut Vec<String>>,
 ) -> Result<Stats, Finding> {
-    let run = harness::run_native(scenario::none(), &input.params(), bugs, true);
+    let run = harness::run_native(scenario::none(), &input.params(), bugs, Observe::ALL);
     if let Some(log) = log {
         for span in &run.spans {
             log.push(format!(
