@@ -419,13 +419,22 @@ impl Kernel {
         label.ikol_alt_port = IpcPort::Port(alt);
     }
 
+    /// Marks `task` as a hardened binary or not (`task_is_hardened_binary`, set at exec in
+    /// XNU): its `MPO_REPLY_PORT` ports become true reply ports.
+    pub fn set_task_hardened_binary(&self, task: ObjId, hardened: bool) {
+        let mut s = self.object(task).lock.lock();
+        assert!(s.alive, "{task} is dead");
+        s.hardened_binary = hardened;
+    }
+
     /// The object's owned port `which` (see the `TASK_PORT_*` / `THREAD_PORT_*` indices).
     pub fn object_port(&self, o: ObjId, which: usize) -> IpcPort {
         self.object(o).lock.lock().ports[which]
     }
 
-    /// Models `ipc_thread_terminate` + the thread's final release: ports die (outstanding send
-    /// rights become dead names), the task reference goes.
+    /// Models `ipc_thread_terminate` + the thread's final release: the pinned self port is
+    /// unpinned (`ipc_thread_port_unpin`: terminated threads are unpinned), ports die
+    /// (outstanding send rights become dead names), the task reference goes.
     pub fn thread_terminate(&self, thread: ObjId) {
         let (ports, task) = {
             let mut s = self.object(thread).lock.lock();
@@ -433,6 +442,9 @@ impl Kernel {
             s.alive = false;
             (std::mem::replace(&mut s.ports, [IP_NULL; 4]), s.owner)
         };
+        if let IpcPort::Port(p) = ports[THREAD_PORT_SELF_PINNED] {
+            self.ip_mq_lock(p).ip_pinned = false;
+        }
         self.dealloc_owned_ports(&ports);
         self.mig_object_slots_drain(thread);
         self.object_release(thread);
