@@ -312,18 +312,28 @@ impl Kernel {
         sonce
     }
 
-    /// Models `mk_timer_create`: a user port received in `space`, upgraded to `IKOT_TIMER`. The
-    /// port's association holds the timer's only reference.
+    /// Models `mk_timer_create_trap` (osfmk/kern/mk_timer.c, xnu-11215.1.10): a user port
+    /// received in `space`, its receive right immovable, upgraded to `IKOT_TIMER`, and a send
+    /// right made for the timer to keep (`timer->port`, in the timer's slot). The port's
+    /// association holds the timer's only reference.
+    /// # Deviations
+    /// No preallocated expiry message and no thread call: timers never fire.
     pub fn mk_timer_create(&self, space: SpaceId) -> Option<(MachPortName, PortId)> {
         let name = self.mach_port_allocate(space).ok()?;
         let p = self.ipc_entry_lookup(space, name)?.ie_object?;
         let timer = self.object_alloc(ObjKind::Timer, None);
         let mut g = self.ip_mq_lock(p);
+        g.ip_immovable_receive = true;
         self.ipc_kobject_upgrade_mktimer_locked(&mut g, IpcKobject::Object(timer));
+        self.ipc_port_make_send_any_locked(&mut g);
+        drop(g);
+        let previous = std::mem::replace(&mut self.object(timer).lock.lock().slot, p.into());
+        assert_eq!(previous, IP_NULL, "a fresh timer holds no right");
         Some((name, p))
     }
 
-    /// Models `mk_timer_port_destroy` (osfmk/kern/mk_timer.c): the timer loses its port.
+    /// Models `mk_timer_port_destroy` (osfmk/kern/mk_timer.c): the timer loses its port, and its
+    /// final release (`mk_timer_unlock_and_destroy`) lets go of its send right (the slot drain).
     pub fn mk_timer_port_destroy(&self, port: PortId) {
         if let IpcKobject::Object(timer) = self.ipc_kobject_disable(port, IKOT_TIMER) {
             self.object_release(timer);

@@ -1803,3 +1803,69 @@ fn received_message_reads_as_user_space_sees_it() {
     }
     w.end();
 }
+
+// ---- mk_timer ----
+
+/// Follows `mk_timer_create_trap` (osfmk/kern/mk_timer.c): the receive right is the user's and
+/// immovable, and the kernel keeps one send right (`ip_srights` 1, `ip_mscount` 1) that goes
+/// with the timer when the receive right is destroyed.
+#[test]
+fn timer_port_carries_the_kernels_send_right() {
+    let w = world();
+    let (name, p) = w.k.mk_timer_create(w.sa()).unwrap();
+    assert_eq!(w.ty(name), MACH_PORT_TYPE_RECEIVE);
+    {
+        let g = w.k.ip_mq_lock(p);
+        assert_eq!((g.ip_srights, g.ip_mscount), (1, 1));
+        assert!(g.ip_immovable_receive);
+    }
+    assert_eq!(w.k.mach_port_insert_send(w.sa(), name), KERN_SUCCESS);
+    assert_eq!(w.k.ip_mq_lock(p).ip_srights, 2);
+    assert_eq!(w.k.mach_port_deallocate(w.sa(), name), KERN_SUCCESS);
+    assert!(
+        w.k.mach_msg_receive(w.sa(), name).is_err(),
+        "no no-senders: the kernel's right stays"
+    );
+    w.k.audit(&[]).expect("the timer's right is counted");
+    assert_eq!(w.k.mach_port_destroy(w.sa(), name), KERN_SUCCESS);
+    assert!(
+        !w.k.port_is_live(p),
+        "the timer let go of its right and the port"
+    );
+    w.end();
+}
+
+/// Follows `ipc_right_copyin` (`MOVE_SEND_ONCE` of a reply port's right without
+/// `IPC_OBJECT_COPYIN_FLAGS_ALLOW_REPLY_MOVE_SEND_ONCE`): in a descriptor it is refused
+/// (`MACH_SEND_INVALID_RIGHT`), as a destination it is allowed.
+#[test]
+fn reply_port_send_once_moves_only_as_destination() {
+    let w = world();
+    let rp = reply_port(&w);
+    let dest = w.send_recv(1);
+    assert_eq!(
+        w.k.mach_port_extract_right(w.sa(), rp, MACH_MSG_TYPE_MAKE_SEND_ONCE, w.sa()),
+        Err(KERN_INVALID_CAPABILITY),
+        "only a message's reply makes send-once rights to a reply port"
+    );
+    let bits = hdr(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE, 0);
+    assert_eq!(w.send(&msg(bits, dest, rp)), MACH_MSG_SUCCESS);
+    let so = w.k.mach_msg_receive(w.sa(), dest).unwrap().msgh_remote_port;
+    let m = UserMsg {
+        msgh_bits: MACH_MSG_TYPE_COPY_SEND | MACH_MSGH_BITS_COMPLEX,
+        msgh_remote_port: dest,
+        descriptors: vec![UserDescriptor::Port {
+            name: so,
+            disposition: MACH_MSG_TYPE_MOVE_SEND_ONCE,
+        }],
+        ..UserMsg::default()
+    };
+    assert_eq!(w.send(&m), MACH_SEND_INVALID_RIGHT);
+    assert_eq!(w.ty(so), MACH_PORT_TYPE_SEND_ONCE);
+    assert_eq!(
+        w.send(&msg(MACH_MSG_TYPE_MOVE_SEND_ONCE, so, 0)),
+        MACH_MSG_SUCCESS
+    );
+    assert!(w.k.mach_msg_receive(w.sa(), rp).is_ok());
+    w.end();
+}
