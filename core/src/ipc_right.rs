@@ -20,6 +20,7 @@ use crate::ipc_kobject::LabelCheck;
 use crate::ipc_port::*;
 use crate::ipc_space::*;
 use crate::kernel::{Kernel, SpaceId};
+use crate::ledger_names::DeadNameEvent;
 use crate::mach::*;
 
 pub use crate::mach::{
@@ -118,6 +119,7 @@ impl Kernel {
         entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
         entry.ie_object = None;
         sg.is_table.insert(name, entry);
+        self.ledger_dead_name(sg.id, name, DeadNameEvent::Born(entry.urefs));
         drop(g);
         RightCheck::Died(p)
     }
@@ -163,6 +165,7 @@ impl Kernel {
         match entry.ie_type() {
             MACH_PORT_TYPE_DEAD_NAME => {
                 sg.is_table.remove(&name);
+                self.ledger_dead_name(space, name, DeadNameEvent::Gone);
             }
             MACH_PORT_TYPE_PORT_SET => sg.ipc_pset_destroy(name),
             MACH_PORT_TYPE_SEND
@@ -209,12 +212,12 @@ impl Kernel {
         match entry.ie_type() {
             MACH_PORT_TYPE_PORT_SET => sg.ipc_pset_destroy(name),
             MACH_PORT_TYPE_DEAD_NAME => {
-                Self::ipc_right_dealloc_dead_name(&mut sg, name);
+                self.ipc_right_dealloc_dead_name(&mut sg, name);
             }
             ty @ (MACH_PORT_TYPE_SEND_ONCE | MACH_PORT_TYPE_SEND) => {
                 match self.ipc_right_check(&mut sg, name, 0) {
                     RightCheck::Died(p) => {
-                        Self::ipc_right_dealloc_dead_name(&mut sg, name);
+                        self.ipc_right_dealloc_dead_name(&mut sg, name);
                         drop(sg);
                         self.ip_release(p);
                     }
@@ -279,7 +282,8 @@ impl Kernel {
     }
 
     /// The dead-name arm of `ipc_right_dealloc`: one user reference, or the entry.
-    fn ipc_right_dealloc_dead_name(sg: &mut SpaceGuard<'_>, name: MachPortName) {
+    fn ipc_right_dealloc_dead_name(&self, sg: &mut SpaceGuard<'_>, name: MachPortName) {
+        self.ledger_dead_name(sg.id, name, DeadNameEvent::Release);
         let mut e = sg.is_table[&name];
         xnu_assert!(e.urefs > 0, "dead name {name:#x} without urefs");
         xnu_assert!(e.ie_object.is_none(), "dead name {name:#x} names a port");
@@ -387,6 +391,7 @@ impl Kernel {
             entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
             entry.ie_object = None;
             sg.is_table.insert(name, entry);
+            self.ledger_dead_name(space, name, DeadNameEvent::Born(entry.urefs));
             self.ip_srights_dec(&mut g);
             self.ip_release_live(p);
         } else {
@@ -486,6 +491,9 @@ impl Kernel {
             "{name:#x} is not dead"
         );
         let after = Self::urefs_after_delta(entry.urefs, delta);
+        if after.is_some() {
+            self.ledger_dead_name(space, name, DeadNameEvent::Delta(delta));
+        }
         match after {
             Some(0) => {
                 sg.is_table.remove(&name);
@@ -590,6 +598,7 @@ impl Kernel {
             sg.is_active = false;
             std::mem::take(&mut sg.is_table).into_iter().collect()
         };
+        self.ledger_dead_names_space_gone(space);
         // Port sets hold no rights: they go with the space.
         for (_, entry) in entries {
             self.ipc_right_terminate(entry);
@@ -877,18 +886,19 @@ impl Kernel {
                     RightCheck::Alive(g) => g,
                     RightCheck::Died(p) => {
                         released.push(p);
-                        return Self::ipc_right_copyin_dead(sg, name, msgt, flags);
+                        return self.ipc_right_copyin_dead(sg, name, msgt, flags);
                     }
                 }
             };
             return self.ipc_right_copyin_live_send(sg, g, name, msgt, flags, space);
         }
-        Self::ipc_right_copyin_dead(sg, name, msgt, flags)
+        self.ipc_right_copyin_dead(sg, name, msgt, flags)
     }
 
     /// `copy_dead` / `move_dead` of `ipc_right_copyin`: `IP_DEAD` with `DEADOK` (a move takes one
     /// user reference of the dead name), else `KERN_INVALID_RIGHT`.
     fn ipc_right_copyin_dead(
+        &self,
         sg: &mut SpaceGuard<'_>,
         name: MachPortName,
         msgt: MachMsgTypeName,
@@ -903,7 +913,7 @@ impl Kernel {
             return Err(KERN_INVALID_RIGHT);
         }
         if msgt != MACH_MSG_TYPE_COPY_SEND {
-            Self::ipc_right_dealloc_dead_name(sg, name);
+            self.ipc_right_dealloc_dead_name(sg, name);
         }
         Ok(IP_DEAD)
     }

@@ -20,6 +20,7 @@ pub mod ipc_space;
 pub mod kernel;
 pub mod kobjects;
 pub mod ledger;
+pub mod ledger_names;
 pub mod mach;
 pub mod mach_msg;
 pub mod mach_port;

@@ -10,6 +10,7 @@ use crate::ipc_port::*;
 use crate::ipc_right::Released;
 use crate::ipc_space::*;
 use crate::kernel::{Kernel, SpaceId};
+use crate::ledger_names::DeadNameEvent;
 use crate::mach::*;
 use crate::mach_msg::ipc_object_copyin_type;
 
@@ -147,6 +148,7 @@ impl Kernel {
             MACH_PORT_RIGHT_PORT_SET => self.ipc_pset_alloc(space, name),
             MACH_PORT_RIGHT_DEAD_NAME => {
                 let (_, name) = self.ipc_entry_alloc_portless(space, name, IE_BITS_DEAD_NAME, 1)?;
+                self.ledger_dead_name(space, name, DeadNameEvent::Born(1));
                 Ok(name)
             }
             _ => Err(KERN_INVALID_VALUE),

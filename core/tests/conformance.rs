@@ -1869,3 +1869,43 @@ fn reply_port_send_once_moves_only_as_destination() {
     assert!(w.k.mach_msg_receive(w.sa(), rp).is_ok());
     w.end();
 }
+
+// ---- the ledger's account of dead names ----
+
+/// The ledger derives each dead name's user references from the operations on it (here:
+/// conversion with 3, a release, a +2 delta), and a count the model changed behind its back is
+/// a `dead-name-urefs` violation.
+#[test]
+fn ledger_catches_dead_name_urefs_it_did_not_derive() {
+    let w = world();
+    let d = w.dead_send(3);
+    assert_eq!(w.ty(d), MACH_PORT_TYPE_DEAD_NAME);
+    assert_eq!(w.k.mach_port_deallocate(w.sa(), d), KERN_SUCCESS);
+    assert_eq!(
+        w.k.mach_port_mod_refs(w.sa(), d, MACH_PORT_RIGHT_DEAD_NAME, 2),
+        KERN_SUCCESS
+    );
+    w.k.audit(&[]).expect("the account agrees");
+    w.k.is_write_lock(w.sa())
+        .is_table
+        .get_mut(&d)
+        .unwrap()
+        .urefs += 1;
+    let finding = w.k.audit(&[]).unwrap_err();
+    assert_eq!(finding.invariant, "dead-name-urefs");
+    w.k.is_write_lock(w.sa())
+        .is_table
+        .get_mut(&d)
+        .unwrap()
+        .urefs -= 1;
+    w.k.is_write_lock(w.sa()).is_table.remove(&d);
+    let finding = w.k.audit(&[]).unwrap_err();
+    assert_eq!(finding.invariant, "dead-name-urefs", "a vanished dead name");
+    let restored = IpcEntry {
+        ie_object: None,
+        ie_bits: IE_BITS_DEAD_NAME,
+        urefs: 4,
+    };
+    w.k.is_write_lock(w.sa()).is_table.insert(d, restored);
+    w.end();
+}

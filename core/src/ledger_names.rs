@@ -1,0 +1,138 @@
+//! The ledger's own account of dead names: the user references each dead name must have,
+//! derived from the operations user programs performed on it, not read from the entries.
+//!
+//! # What it checks
+//! At every [`Kernel::audit`] (in its walk of the spaces), each dead name of every live space has exactly the user
+//! references this account derived, and every name the account holds is a dead name of its
+//! space. The account applies XNU's rules itself: a dead name is born with the references of
+//! the send right it replaced (1 for a send-once right or a new dead name); a release
+//! (`mach_port_deallocate`, a moved copyin) takes one unless the count is pegged at
+//! `MACH_PORT_UREFS_MAX`, and the last one removes the name; a delta (`mach_port_mod_refs`)
+//! pegs an overflow at the maximum, which only `-MACH_PORT_UREFS_MAX` leaves; destroy and
+//! space termination remove names.
+//!
+//! # What it deliberately does not check
+//! The references a dead name is born with are the send right's, as the model counted them: the
+//! account does not track send rights' user references. Port-set membership and reply-port
+//! state are not accounted here.
+
+use std::collections::BTreeMap;
+
+use crate::ipc_space::{SpaceGuard, MACH_PORT_TYPE_DEAD_NAME, MACH_PORT_UREFS_MAX};
+use crate::kernel::{Kernel, SpaceId};
+use crate::mach::MachPortName;
+use crate::outcome::Finding;
+
+/// What happened to a dead name, as the right layer reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DeadNameEvent {
+    /// The name became (or was allocated as) a dead name with these user references.
+    Born(u32),
+    /// One user reference went.
+    Release,
+    /// `mach_port_mod_refs(MACH_PORT_RIGHT_DEAD_NAME, delta)` succeeded.
+    Delta(i32),
+    /// The name went whole (destroy, space termination).
+    Gone,
+}
+
+/// Dead names' user references, per space and name.
+pub(crate) type DeadNames = BTreeMap<(SpaceId, MachPortName), u32>;
+
+/// The account's own arithmetic for `Delta`: XNU's pegging rules.
+fn apply_delta(urefs: u32, delta: i32) -> u32 {
+    let max = MACH_PORT_UREFS_MAX as i64;
+    let (urefs, delta) = (urefs as i64, delta as i64);
+    if urefs == max {
+        return if delta == -max { 0 } else { urefs as u32 };
+    }
+    (urefs + delta).clamp(0, max) as u32
+}
+
+impl Kernel {
+    /// Records an event of dead name `name` of `space`.
+    pub(crate) fn ledger_dead_name(
+        &self,
+        space: SpaceId,
+        name: MachPortName,
+        event: DeadNameEvent,
+    ) {
+        self.dead_names.with(|names| {
+            let key = (space, name);
+            match event {
+                DeadNameEvent::Born(urefs) => {
+                    let previous = names.insert(key, urefs);
+                    assert!(previous.is_none(), "{space:?} {name:#x}: dead name born twice");
+                }
+                DeadNameEvent::Gone => {
+                    names.remove(&key);
+                }
+                DeadNameEvent::Release | DeadNameEvent::Delta(_) => {
+                    let Some(&urefs) = names.get(&key) else {
+                        panic!("{space:?} {name:#x}: event {event:?} on a name the ledger never saw die");
+                    };
+                    let after = match event {
+                        DeadNameEvent::Release if urefs == MACH_PORT_UREFS_MAX => urefs,
+                        DeadNameEvent::Release => urefs - 1,
+                        DeadNameEvent::Delta(delta) => apply_delta(urefs, delta),
+                        _ => unreachable!(),
+                    };
+                    if after == 0 {
+                        names.remove(&key);
+                    } else {
+                        names.insert(key, after);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Forgets every dead name of a dying space.
+    pub(crate) fn ledger_dead_names_space_gone(&self, space: SpaceId) {
+        self.dead_names
+            .with(|names| names.retain(|&(s, _), _| s != space));
+    }
+
+    /// The account's dead names, to be checked space by space during the audit's walk.
+    pub(crate) fn dead_names_expected(&self) -> DeadNames {
+        self.dead_names.with(|names| names.clone())
+    }
+
+    /// Checks the dead names of one locked space against the account, striking them off.
+    pub(crate) fn audit_dead_names_of(
+        sg: &SpaceGuard<'_>,
+        want: &mut DeadNames,
+    ) -> Result<(), Finding> {
+        let space = sg.id;
+        for (&name, entry) in &sg.is_table {
+            if entry.ie_type() != MACH_PORT_TYPE_DEAD_NAME {
+                continue;
+            }
+            match want.remove(&(space, name)) {
+                Some(urefs) if urefs == entry.urefs => {}
+                expected => {
+                    return Err(Finding::violation(
+                        "dead-name-urefs",
+                        format!(
+                            "{space:?} dead name {name:#x} has {} user references, the ledger \
+                             derived {expected:?}",
+                            entry.urefs
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After every space: a dead name the account still holds has vanished from its space.
+    pub(crate) fn audit_dead_names_left(want: DeadNames) -> Result<(), Finding> {
+        match want.into_iter().next() {
+            None => Ok(()),
+            Some(((space, name), urefs)) => Err(Finding::violation(
+                "dead-name-urefs",
+                format!("{space:?} lost dead name {name:#x}, which had {urefs} user references"),
+            )),
+        }
+    }
+}
