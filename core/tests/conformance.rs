@@ -1909,3 +1909,94 @@ fn ledger_catches_dead_name_urefs_it_did_not_derive() {
     w.k.is_write_lock(w.sa()).is_table.insert(d, restored);
     w.end();
 }
+
+// ---- routines that store rights ----
+
+/// Sends routine `id` to `dest` (a copied send right) with a port descriptor per right and `words`,
+/// and returns the reply's return code.
+fn call_with_rights(
+    w: &World,
+    id: i32,
+    dest: MachPortName,
+    rights: &[MachPortName],
+    words: &[u32],
+) -> KernReturn {
+    let reply = w.recv(w.sa());
+    let m = UserMsg {
+        msgh_bits: hdr(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE, 0)
+            | MACH_MSGH_BITS_COMPLEX,
+        msgh_remote_port: dest,
+        msgh_local_port: reply,
+        msgh_id: id,
+        descriptors: rights
+            .iter()
+            .map(|&name| UserDescriptor::Port {
+                name,
+                disposition: MACH_MSG_TYPE_COPY_SEND,
+            })
+            .collect(),
+        inline_data: words.to_vec(),
+        ..UserMsg::default()
+    };
+    assert_eq!(w.send(&m), MACH_MSG_SUCCESS);
+    let got = w.k.mach_msg_receive(w.sa(), reply).expect("a reply");
+    assert_eq!(w.k.mach_port_destroy(w.sa(), reply), KERN_SUCCESS);
+    got.ret_code
+}
+
+/// Follows `thread_set_special_port` (osfmk/kern/ipc_tt.c): an immovable send right is
+/// `KERN_INVALID_RIGHT` before the slot is looked at; a movable one for
+/// `THREAD_KERNEL_PORT` is `KERN_NO_ACCESS` (SIP on).
+#[test]
+fn thread_set_special_port_refuses_immovable_rights() {
+    let w = world();
+    let me = w.task_self();
+    let thread = w.k.thread_create(w.a.0);
+    let control = w.k.object_port(thread, THREAD_PORT_CONTROL);
+    let right = w.k.ipc_kobject_make_send(
+        control,
+        IpcKobject::Object(thread),
+        kobject::ikot::IKOT_THREAD_CONTROL,
+    );
+    let th =
+        w.k.ipc_object_copyout(w.sa(), right, MACH_MSG_TYPE_PORT_SEND, 0);
+    let (movable, _) = w.send_from_b(1);
+    let which = kobject::mig_routines::THREAD_KERNEL_PORT;
+    assert_eq!(
+        call_with_rights(&w, 3611, th, &[me], &[0, which]),
+        KERN_INVALID_RIGHT
+    );
+    assert_eq!(
+        call_with_rights(&w, 3611, th, &[movable], &[0, which]),
+        KERN_NO_ACCESS
+    );
+    assert_eq!(
+        call_with_rights(&w, 3611, th, &[movable], &[0, 9]),
+        KERN_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        w.refs(me, MACH_PORT_RIGHT_SEND),
+        1,
+        "the copied right went with the request"
+    );
+    w.k.thread_terminate(thread);
+    w.end();
+}
+
+/// Follows `_kernelrpc_mach_ports_register3` (osfmk/kern/ipc_tt.c): an immovable send right is
+/// `KERN_INVALID_RIGHT`; a movable one is stored.
+#[test]
+fn mach_ports_register_refuses_immovable_rights() {
+    let w = world();
+    let me = w.task_self();
+    let (movable, _) = w.send_from_b(1);
+    assert_eq!(
+        call_with_rights(&w, 3403, me, &[movable, me, 0], &[0]),
+        KERN_INVALID_RIGHT
+    );
+    assert_eq!(
+        call_with_rights(&w, 3403, me, &[movable, 0, 0], &[0]),
+        KERN_SUCCESS
+    );
+    w.end();
+}
