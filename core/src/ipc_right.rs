@@ -994,6 +994,7 @@ impl Kernel {
         sg: &SpaceGuard<'_>,
         reply_name: MachPortName,
         reply_type: MachMsgTypeName,
+        dest_name: MachPortName,
     ) -> bool {
         let entry = sg.is_table[&reply_name];
         let bits = entry.ie_bits;
@@ -1032,7 +1033,8 @@ impl Kernel {
             }
             other => xnu_panic!("ipc_right_copyin_check: strange rights {other}"),
         }
-        if bits & IE_BITS_PORT_SET != 0 {
+        let dest_is_set = sg.is_table[&dest_name].ie_type() == MACH_PORT_TYPE_PORT_SET;
+        if dest_is_set || entry.ie_type() == MACH_PORT_TYPE_PORT_SET {
             return true;
         }
         let Some(p) = entry.ie_object else {

@@ -356,6 +356,12 @@ impl Kernel {
     /// `label`) and its ports. The movable control port is labeled `IPC_LABEL_SUBST_TASK` with the
     /// pinned immovable self port as its alternate; the read port is labeled
     /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off).
+    /// The pinned self port is immovable and pinned (`ipc_task_set_immovable_pinned`, the task
+    /// opted in); the control and name ports are plain, as `ipc_task_init` makes them.
+    /// # Deviations
+    /// The read port is made at creation, movable and without a no-senders request; XNU makes it
+    /// on first use (`task_get_special_port` of `TASK_READ_PORT`) with
+    /// `IPC_KOBJECT_ALLOC_IMMOVABLE_SEND | MAKE_SEND | NSREQUEST`. There is no inspect port.
     pub fn task_create(&self, label: IpcLabel) -> Option<(ObjId, SpaceId)> {
         let task = self.object_alloc(ObjKind::Task, None);
         let Some(space) = self.ipc_space_create_labeled(label, Some(task)) else {
@@ -392,6 +398,9 @@ impl Kernel {
     /// Models `thread_create` + `ipc_thread_init`: a thread of `task` holding a task reference,
     /// with a control port labeled `IPC_LABEL_SUBST_THREAD` (alternate: its pinned self port) and
     /// a read port labeled `IPC_LABEL_SUBST_THREAD_READ` (alternate: the control port).
+    /// # Deviations
+    /// As for tasks: the read port is eager and movable (XNU: lazy, immovable send, armed); no
+    /// inspect port.
     pub fn thread_create(&self, task: ObjId) -> ObjId {
         self.object_reference(task);
         let thread = self.object_alloc(ObjKind::Thread, Some(task));

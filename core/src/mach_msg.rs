@@ -296,7 +296,7 @@ impl Kernel {
             if reply_name == voucher_name || !sg.is_table.contains_key(&reply_name) {
                 return Err(MACH_SEND_INVALID_REPLY);
             }
-            if !self.ipc_right_copyin_check_reply(sg, reply_name, reply_type) {
+            if !self.ipc_right_copyin_check_reply(sg, reply_name, reply_type, dest_name) {
                 return Err(MACH_SEND_INVALID_REPLY);
             }
             Ok(())
@@ -319,7 +319,7 @@ impl Kernel {
             if !sg.is_table.contains_key(&dest_name) {
                 return Err(MACH_SEND_INVALID_DEST);
             }
-            if !self.ipc_right_copyin_check_reply(sg, reply_name, reply_type) {
+            if !self.ipc_right_copyin_check_reply(sg, reply_name, reply_type, dest_name) {
                 return Err(MACH_SEND_INVALID_REPLY);
             }
             let flags = (dest_flags, reply_flags);

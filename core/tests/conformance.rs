@@ -2000,3 +2000,17 @@ fn mach_ports_register_refuses_immovable_rights() {
     );
     w.end();
 }
+
+/// Follows `ipc_right_copyin_check_reply` (a port-set destination passes the reply check) and
+/// `ipc_right_copyin` (a set has no send right): the destination's error, not the reply's.
+#[test]
+fn port_set_destination_is_invalid_dest_before_the_reply_port_rule() {
+    let w = world();
+    let rp = reply_port(&w);
+    let set = w.set();
+    let bits = hdr(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND, 0);
+    assert_eq!(w.send(&msg(bits, set, rp)), MACH_SEND_INVALID_DEST);
+    let dest = w.send_recv(1);
+    assert_eq!(w.send(&msg(bits, dest, rp)), MACH_SEND_INVALID_REPLY);
+    w.end();
+}
