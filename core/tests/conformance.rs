@@ -2014,3 +2014,51 @@ fn port_set_destination_is_invalid_dest_before_the_reply_port_rule() {
     assert_eq!(w.send(&msg(bits, dest, rp)), MACH_SEND_INVALID_REPLY);
     w.end();
 }
+
+/// Follows `ipc_right_copyin`'s `invalid_right` exits through `mach_port_extract_right`: a
+/// receive right or a made right from a name without the receive right, a send right from a
+/// send-once name, and a send-once right from a dead send-once right (`move_dead` with
+/// `DEADOK`: `MACH_PORT_DEAD`, the name consumed).
+#[test]
+fn copyin_right_kind_errors_and_dead_send_once() {
+    let w = world();
+    let (m, b) = (w.sa(), w.sb());
+    let (s, _) = w.send_from_b(1);
+    let (so, r) = w.sonce_from_b();
+    for (name, msgt) in [
+        (s, MACH_MSG_TYPE_MOVE_RECEIVE),
+        (s, MACH_MSG_TYPE_MAKE_SEND),
+        (s, MACH_MSG_TYPE_MAKE_SEND_ONCE),
+        (so, MACH_MSG_TYPE_COPY_SEND),
+    ] {
+        let got = w.k.mach_port_extract_right(m, name, msgt, b);
+        assert_eq!(got, Err(KERN_INVALID_RIGHT), "{name:#x} {msgt}");
+    }
+    assert_eq!(w.k.mach_port_destroy(b, r), KERN_SUCCESS);
+    assert_eq!(
+        w.k.mach_port_extract_right(m, so, MACH_MSG_TYPE_MOVE_SEND_ONCE, b),
+        Ok((MACH_PORT_DEAD, MACH_MSG_TYPE_PORT_SEND_ONCE))
+    );
+    assert_eq!(w.k.mach_port_type(m, so), Err(KERN_INVALID_NAME));
+    w.end();
+}
+
+/// Follows `ipc_kmsg_copyin_header`: bits outside `MACH_MSGH_BITS_USER` are
+/// `MACH_SEND_INVALID_HEADER`, and a send-once destination consumed by one send is gone for the
+/// next (`MACH_SEND_INVALID_DEST`).
+#[test]
+fn header_bits_and_used_send_once_destination() {
+    let w = world();
+    let (so, _) = w.sonce_from_b();
+    let stray = MACH_MSG_TYPE_MOVE_SEND_ONCE | 0x0100_0000;
+    assert_eq!(w.send(&msg(stray, so, 0)), MACH_SEND_INVALID_HEADER);
+    assert_eq!(
+        w.send(&msg(MACH_MSG_TYPE_MOVE_SEND_ONCE, so, 0)),
+        MACH_MSG_SUCCESS
+    );
+    assert_eq!(
+        w.send(&msg(MACH_MSG_TYPE_MOVE_SEND_ONCE, so, 0)),
+        MACH_SEND_INVALID_DEST
+    );
+    w.end();
+}
