@@ -550,7 +550,8 @@ impl Kernel {
     /// exception), `KERN_INVALID_VALUE` (positive delta, or an underflow; guard exception).
     /// Send references left over become a dead name's.
     /// # Deviations
-    /// No guards: `guard` is not compared.
+    /// No guards: `guard` is not compared. The send delta and the receive right's destruction
+    /// run as two `ipc_right_delta` calls, each under the space lock, not under one hold of it.
     pub fn mach_port_destruct(
         &self,
         space: SpaceId,
