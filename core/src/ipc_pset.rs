@@ -12,28 +12,29 @@ use std::collections::BTreeSet;
 
 use crate::ipc_space::*;
 use crate::kernel::{Kernel, SpaceId};
+use crate::ledger_names::PsetEvent;
 use crate::mach::*;
 
-impl SpaceGuard<'_> {
+impl Kernel {
     /// Models `ipc_pset_destroy` (osfmk/ipc/ipc_pset.c, xnu-11215.1.10) with the set entry's
     /// `ipc_entry_dealloc`: the set's name goes and its members are unlinked (they keep their
     /// receive rights).
-    pub(crate) fn ipc_pset_destroy(&mut self, name: MachPortName) {
-        let entry = self.is_table.remove(&name);
+    pub(crate) fn ipc_pset_destroy(&self, sg: &mut SpaceGuard<'_>, name: MachPortName) {
+        let entry = sg.is_table.remove(&name);
         assert!(entry.is_some_and(|e| e.ie_type() == MACH_PORT_TYPE_PORT_SET));
-        let members = self.is_psets.remove(&name);
+        let members = sg.is_psets.remove(&name);
         assert!(members.is_some(), "set {name:#x} without members' record");
+        self.ledger_pset(sg.id, PsetEvent::Gone(name));
     }
 
     /// `ipc_port_clear_receiver`'s unlink: the receive right `name` leaves every set.
-    pub(crate) fn ipc_pset_remove_member(&mut self, name: MachPortName) {
-        for members in self.is_psets.values_mut() {
+    pub(crate) fn ipc_pset_remove_member(&self, sg: &mut SpaceGuard<'_>, name: MachPortName) {
+        for members in sg.is_psets.values_mut() {
             members.remove(&name);
         }
+        self.ledger_pset(sg.id, PsetEvent::ReceiveLeft(name));
     }
-}
 
-impl Kernel {
     /// Models `ipc_pset_alloc` / `ipc_pset_alloc_name` (osfmk/ipc/ipc_pset.c, xnu-11215.1.10):
     /// an empty set under a new name or `name`.
     pub(crate) fn ipc_pset_alloc(
@@ -44,6 +45,7 @@ impl Kernel {
         let (mut sg, name) = self.ipc_entry_alloc_portless(space, name, IE_BITS_PORT_SET, 0)?;
         let fresh = sg.is_psets.insert(name, BTreeSet::new());
         assert!(fresh.is_none(), "set {name:#x} allocated twice");
+        self.ledger_pset(space, PsetEvent::Born(name));
         Ok(name)
     }
 
@@ -100,13 +102,21 @@ impl Kernel {
         name: MachPortName,
         psname: MachPortName,
     ) -> KernReturn {
-        self.ipc_pset_member_change(space, name, psname, |members| {
+        let kr = self.ipc_pset_member_change(space, name, psname, |members| {
             if members.insert(name) {
                 KERN_SUCCESS
             } else {
                 KERN_ALREADY_IN_SET
             }
-        })
+        });
+        if kr == KERN_SUCCESS {
+            let event = PsetEvent::MemberIn {
+                set: psname,
+                member: name,
+            };
+            self.ledger_pset(space, event);
+        }
+        kr
     }
 
     /// Models `mach_port_extract_member` (osfmk/ipc/mach_port.c, xnu-11215.1.10): the receive
@@ -117,13 +127,21 @@ impl Kernel {
         name: MachPortName,
         psname: MachPortName,
     ) -> KernReturn {
-        self.ipc_pset_member_change(space, name, psname, |members| {
+        let kr = self.ipc_pset_member_change(space, name, psname, |members| {
             if members.remove(&name) {
                 KERN_SUCCESS
             } else {
                 KERN_NOT_IN_SET
             }
-        })
+        });
+        if kr == KERN_SUCCESS {
+            let event = PsetEvent::MemberOut {
+                set: psname,
+                member: name,
+            };
+            self.ledger_pset(space, event);
+        }
+        kr
     }
 
     /// Models `mach_port_move_member` (osfmk/ipc/mach_port.c, xnu-11215.1.10): the receive right
@@ -155,9 +173,11 @@ impl Kernel {
             }
         };
         let was_member = sg.is_psets.values().any(|m| m.contains(&member));
-        sg.ipc_pset_remove_member(member);
+        self.ipc_pset_remove_member(&mut sg, member);
         if after != MACH_PORT_NULL {
             sg.is_psets.get_mut(&after).expect("a set").insert(member);
+            let event = PsetEvent::MemberIn { set: after, member };
+            self.ledger_pset(space, event);
             return KERN_SUCCESS;
         }
         if was_member {

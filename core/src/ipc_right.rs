@@ -167,7 +167,7 @@ impl Kernel {
                 sg.is_table.remove(&name);
                 self.ledger_dead_name(space, name, DeadNameEvent::Gone);
             }
-            MACH_PORT_TYPE_PORT_SET => sg.ipc_pset_destroy(name),
+            MACH_PORT_TYPE_PORT_SET => self.ipc_pset_destroy(&mut sg, name),
             MACH_PORT_TYPE_SEND
             | MACH_PORT_TYPE_RECEIVE
             | MACH_PORT_TYPE_SEND_RECEIVE
@@ -187,7 +187,7 @@ impl Kernel {
                     }
                 }
                 sg.is_table.remove(&name);
-                sg.ipc_pset_remove_member(name);
+                self.ipc_pset_remove_member(&mut sg, name);
                 drop(sg);
                 self.ipc_right_terminate(entry);
             }
@@ -210,7 +210,7 @@ impl Kernel {
         let entry = sg.is_table[&name];
         let space = sg.id;
         match entry.ie_type() {
-            MACH_PORT_TYPE_PORT_SET => sg.ipc_pset_destroy(name),
+            MACH_PORT_TYPE_PORT_SET => self.ipc_pset_destroy(&mut sg, name),
             MACH_PORT_TYPE_DEAD_NAME => {
                 self.ipc_right_dealloc_dead_name(&mut sg, name);
             }
@@ -379,13 +379,13 @@ impl Kernel {
         }
         let mut entry = sg.is_table[&name];
         if entry.ie_type() == MACH_PORT_TYPE_PORT_SET {
-            sg.ipc_pset_destroy(name);
+            self.ipc_pset_destroy(&mut sg, name);
             return KERN_SUCCESS;
         }
         let p = entry.ie_object.expect("a receive right names its port");
         let mut g = self.ip_mq_lock(p);
         self.require_ip_active(&g);
-        sg.ipc_pset_remove_member(name);
+        self.ipc_pset_remove_member(&mut sg, name);
         if entry.ie_bits & IE_BITS_SEND != 0 {
             // The send right's user references survive as a dead name's.
             entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
@@ -598,7 +598,7 @@ impl Kernel {
             sg.is_active = false;
             std::mem::take(&mut sg.is_table).into_iter().collect()
         };
-        self.ledger_dead_names_space_gone(space);
+        self.ledger_names_space_gone(space);
         // Port sets hold no rights: they go with the space.
         for (_, entry) in entries {
             self.ipc_right_terminate(entry);
@@ -852,7 +852,7 @@ impl Kernel {
         }
         entry.ie_bits &= !IE_BITS_RECEIVE;
         sg.ipc_entry_modified(name, entry);
-        sg.ipc_pset_remove_member(name);
+        self.ipc_pset_remove_member(sg, name);
         // `ipc_port_clear_receiver`: the port is in transit.
         g.receiver = Receiver::InTransit;
         Ok(IpcPort::Port(p))

@@ -265,12 +265,13 @@ impl Kernel {
     }
 
     fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
-        // Dead names' user references: a separate account (ledger_names.rs), checked in the
-        // same walk so the audit takes no extra lock.
+        // Dead names' user references and port sets: a separate account (ledger_names.rs),
+        // checked in the same walk so the audit takes no extra lock.
         let mut dead_names = self.dead_names_expected();
         for space in self.iter_live_spaces() {
             let sg = self.is_write_lock(space);
             Self::audit_dead_names_of(&sg, &mut dead_names)?;
+            self.audit_psets_of(&sg)?;
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
                 let bits = entry.ie_bits;

@@ -1,5 +1,6 @@
-//! The ledger's own account of dead names: the user references each dead name must have,
-//! derived from the operations user programs performed on it, not read from the entries.
+//! The ledger's own account of dead names and port sets: the user references each dead name
+//! must have and the members each set must hold, derived from the operations user programs
+//! performed, not read from the entries.
 //!
 //! # What it checks
 //! At every [`Kernel::audit`] (in its walk of the spaces), each dead name of every live space has exactly the user
@@ -9,14 +10,16 @@
 //! (`mach_port_deallocate`, a moved copyin) takes one unless the count is pegged at
 //! `MACH_PORT_UREFS_MAX`, and the last one removes the name; a delta (`mach_port_mod_refs`)
 //! pegs an overflow at the maximum, which only `-MACH_PORT_UREFS_MAX` leaves; destroy and
-//! space termination remove names.
+//! space termination remove names. Each port set holds exactly the members the account derived
+//! from allocation, insert / extract / move member, its destruction and its members' receive
+//! rights leaving the space, and every member names a receive right of the set's space.
 //!
 //! # What it deliberately does not check
 //! The references a dead name is born with are the send right's, as the model counted them: the
-//! account does not track send rights' user references. Port-set membership and reply-port
-//! state are not accounted here.
+//! account does not track send rights' user references. Reply-port state is not accounted here
+//! (it never changes after `mach_port_construct`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ipc_space::{SpaceGuard, MACH_PORT_TYPE_DEAD_NAME, MACH_PORT_UREFS_MAX};
 use crate::kernel::{Kernel, SpaceId};
@@ -39,6 +42,32 @@ pub(crate) enum DeadNameEvent {
 /// Dead names' user references, per space and name.
 pub(crate) type DeadNames = BTreeMap<(SpaceId, MachPortName), u32>;
 
+/// What happened to a port set or its membership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PsetEvent {
+    Born(MachPortName),
+    Gone(MachPortName),
+    /// `member` joined set `set`.
+    MemberIn {
+        set: MachPortName,
+        member: MachPortName,
+    },
+    /// `member` left set `set`.
+    MemberOut {
+        set: MachPortName,
+        member: MachPortName,
+    },
+    /// The receive right `member` left the space, and every set.
+    ReceiveLeft(MachPortName),
+}
+
+/// The account: dead names, and each space's sets with their members.
+#[derive(Default)]
+pub(crate) struct NamesAccount {
+    pub(crate) dead: DeadNames,
+    pub(crate) psets: BTreeMap<SpaceId, BTreeMap<MachPortName, BTreeSet<MachPortName>>>,
+}
+
 /// The account's own arithmetic for `Delta`: XNU's pegging rules.
 fn apply_delta(urefs: u32, delta: i32) -> u32 {
     let max = MACH_PORT_UREFS_MAX as i64;
@@ -57,7 +86,8 @@ impl Kernel {
         name: MachPortName,
         event: DeadNameEvent,
     ) {
-        self.dead_names.with(|names| {
+        self.names_account.with(|account| {
+            let names = &mut account.dead;
             let key = (space, name);
             match event {
                 DeadNameEvent::Born(urefs) => {
@@ -87,15 +117,74 @@ impl Kernel {
         });
     }
 
-    /// Forgets every dead name of a dying space.
-    pub(crate) fn ledger_dead_names_space_gone(&self, space: SpaceId) {
-        self.dead_names
-            .with(|names| names.retain(|&(s, _), _| s != space));
+    /// Records a port-set event of `space`.
+    pub(crate) fn ledger_pset(&self, space: SpaceId, event: PsetEvent) {
+        self.names_account.with(|account| {
+            let sets = account.psets.entry(space).or_default();
+            match event {
+                PsetEvent::Born(set) => {
+                    let fresh = sets.insert(set, BTreeSet::new()).is_none();
+                    assert!(fresh, "{space:?} set {set:#x} born twice");
+                }
+                PsetEvent::Gone(set) => {
+                    sets.remove(&set);
+                }
+                PsetEvent::MemberIn { set, member } => {
+                    sets.entry(set).or_default().insert(member);
+                }
+                PsetEvent::MemberOut { set, member } => {
+                    sets.entry(set).or_default().remove(&member);
+                }
+                PsetEvent::ReceiveLeft(member) => {
+                    for members in sets.values_mut() {
+                        members.remove(&member);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Forgets every dead name and set of a dying space.
+    pub(crate) fn ledger_names_space_gone(&self, space: SpaceId) {
+        self.names_account.with(|account| {
+            account.dead.retain(|&(s, _), _| s != space);
+            account.psets.remove(&space);
+        });
     }
 
     /// The account's dead names, to be checked space by space during the audit's walk.
     pub(crate) fn dead_names_expected(&self) -> DeadNames {
-        self.dead_names.with(|names| names.clone())
+        self.names_account.with(|account| account.dead.clone())
+    }
+
+    /// Checks one locked space's port sets against the account: the same sets with the same
+    /// members, each member a receive right of the space.
+    pub(crate) fn audit_psets_of(&self, sg: &SpaceGuard<'_>) -> Result<(), Finding> {
+        let space = sg.id;
+        let want = self
+            .names_account
+            .with(|account| account.psets.get(&space).cloned().unwrap_or_default());
+        let violation = |message: String| Err(Finding::violation("pset-membership", message));
+        if want != sg.is_psets {
+            return violation(format!(
+                "{space:?} sets {:?}, the ledger derived {want:?}",
+                sg.is_psets
+            ));
+        }
+        for (set, members) in &sg.is_psets {
+            for member in members {
+                let receives = sg
+                    .is_table
+                    .get(member)
+                    .is_some_and(|e| e.ie_bits & crate::ipc_space::IE_BITS_RECEIVE != 0);
+                if !receives {
+                    return violation(format!(
+                        "{space:?} set {set:#x} holds {member:#x}, which is no receive right"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks the dead names of one locked space against the account, striking them off.

@@ -2062,3 +2062,35 @@ fn header_bits_and_used_send_once_destination() {
     );
     w.end();
 }
+
+/// The ledger derives each port set's members from the member calls and the members' receive
+/// rights leaving; a member the model added behind its back is a `pset-membership` violation.
+#[test]
+fn ledger_catches_set_members_it_did_not_derive() {
+    let w = world();
+    let m = w.sa();
+    let set = w.set();
+    let (r1, r2) = (w.recv(m), w.recv(m));
+    assert_eq!(w.k.mach_port_insert_member(m, r1, set), KERN_SUCCESS);
+    assert_eq!(w.k.mach_port_move_member(m, r2, set), KERN_SUCCESS);
+    assert_eq!(
+        w.k.mach_port_extract_right(m, r2, MACH_MSG_TYPE_MOVE_RECEIVE, w.sb())
+            .map(|(_, t)| t),
+        Ok(MACH_MSG_TYPE_PORT_RECEIVE)
+    );
+    w.k.audit(&[]).expect("the account agrees");
+    let r3 = w.recv(m);
+    w.k.is_write_lock(m)
+        .is_psets
+        .get_mut(&set)
+        .unwrap()
+        .insert(r3);
+    let finding = w.k.audit(&[]).unwrap_err();
+    assert_eq!(finding.invariant, "pset-membership");
+    w.k.is_write_lock(m)
+        .is_psets
+        .get_mut(&set)
+        .unwrap()
+        .remove(&r3);
+    w.end();
+}
