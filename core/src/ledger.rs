@@ -285,7 +285,8 @@ impl Kernel {
                 e.receive += (bits & IE_BITS_RECEIVE != 0) as u32;
             }
         }
-        Self::audit_dead_names_left(dead_names)
+        Self::audit_dead_names_left(dead_names)?;
+        self.audit_reply_ports()
     }
 
     /// Tallies what each port holds (queued messages, a subst-once target, armed requests and

@@ -16,11 +16,17 @@
 //!
 //! # What it deliberately does not check
 //! The references a dead name is born with are the send right's, as the model counted them: the
-//! account does not track send rights' user references. Reply-port state is not accounted here
-//! (it never changes after `mach_port_construct`).
+//! account does not track send rights' user references.
+//!
+//! # Reply ports
+//! The account records every reply port `mach_port_construct` makes. Copyin refuses every right
+//! to one but send-once rights and the receive right's staying put, so at each audit each such
+//! port still live is still marked a reply port, has no send right, and its receive right is
+//! not in transit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::ipc_port::{PortId, Receiver};
 use crate::ipc_space::{SpaceGuard, MACH_PORT_TYPE_DEAD_NAME, MACH_PORT_UREFS_MAX};
 use crate::kernel::{Kernel, SpaceId};
 use crate::mach::MachPortName;
@@ -66,6 +72,7 @@ pub(crate) enum PsetEvent {
 pub(crate) struct NamesAccount {
     pub(crate) dead: DeadNames,
     pub(crate) psets: BTreeMap<SpaceId, BTreeMap<MachPortName, BTreeSet<MachPortName>>>,
+    pub(crate) reply_ports: BTreeSet<PortId>,
 }
 
 /// The account's own arithmetic for `Delta`: XNU's pegging rules.
@@ -142,6 +149,41 @@ impl Kernel {
                 }
             }
         });
+    }
+
+    /// Records a reply port `mach_port_construct` made.
+    pub(crate) fn ledger_reply_port(&self, p: PortId) {
+        self.names_account
+            .with(|account| account.reply_ports.insert(p));
+    }
+
+    /// Checks the recorded reply ports (see the module header); freed ones are forgotten.
+    pub(crate) fn audit_reply_ports(&self) -> Result<(), Finding> {
+        let ports: Vec<PortId> = self
+            .names_account
+            .with(|account| account.reply_ports.iter().copied().collect());
+        for p in ports {
+            if !self.port_is_live(p) {
+                self.names_account
+                    .with(|account| account.reply_ports.remove(&p));
+                continue;
+            }
+            let g = self.ip_mq_lock(p);
+            let broken = if g.ip_reply_port_semantics != crate::mach::PORT_MARK_REPLY_PORT {
+                Some("is no longer marked a reply port")
+            } else if g.ip_srights != 0 {
+                Some("has a send right")
+            } else if g.receiver == Receiver::InTransit {
+                Some("has its receive right in transit")
+            } else {
+                None
+            };
+            if let Some(what) = broken {
+                let message = format!("reply port {p} {what}");
+                return Err(Finding::violation("reply-port-state", message));
+            }
+        }
+        Ok(())
     }
 
     /// Forgets every dead name and set of a dying space.

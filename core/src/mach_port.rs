@@ -515,6 +515,7 @@ impl Kernel {
             if f & MPO_REPLY_PORT != 0 && hardened {
                 g.ip_immovable_receive = true;
                 g.ip_reply_port_semantics = PORT_MARK_REPLY_PORT;
+                self.ledger_reply_port(p);
             } else if f & (MPO_REPLY_PORT | MPO_PROVISIONAL_REPLY_PORT) != 0 {
                 g.ip_reply_port_semantics = PORT_MARK_PROVISIONAL_REPLY_PORT;
             } else if f & MPO_ENFORCE_REPLY_PORT_SEMANTICS != 0 {

@@ -2094,3 +2094,18 @@ fn ledger_catches_set_members_it_did_not_derive() {
         .remove(&r3);
     w.end();
 }
+
+/// The ledger records each reply port `mach_port_construct` makes; a send right to one (which
+/// no copyin makes) is a `reply-port-state` violation.
+#[test]
+fn ledger_catches_a_send_right_to_a_reply_port() {
+    let w = world();
+    let rp = reply_port(&w);
+    w.k.audit(&[]).expect("a fresh reply port");
+    let p = w.port(w.sa(), rp);
+    let right = w.k.ipc_port_make_send_any(p.into());
+    let finding = w.k.audit(&[kobject::Held::Send(p)]).unwrap_err();
+    assert_eq!(finding.invariant, "reply-port-state");
+    w.k.ipc_port_release_send(right);
+    w.end();
+}
