@@ -1,7 +1,7 @@
 //! IPC spaces: osfmk/ipc/ipc_space.c and the entry table of osfmk/ipc/ipc_entry.c
 //! (xnu-11215.1.10), reduced to what copyin, copyout and the label checks need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ipc_port::PortId;
 use crate::kernel::{Kernel, ObjId, SpaceId, IPC_SPACE_KERNEL, IPC_SPACE_REPLY};
@@ -12,19 +12,47 @@ use crate::sync::{Mutex, MutexGuard, Platform};
 pub const IE_BITS_SEND: u32 = 0x0001_0000;
 pub const IE_BITS_RECEIVE: u32 = 0x0002_0000;
 pub const IE_BITS_SEND_ONCE: u32 = 0x0004_0000;
+pub const IE_BITS_PORT_SET: u32 = 0x0008_0000;
 pub const IE_BITS_DEAD_NAME: u32 = 0x0010_0000;
+/// The type bits of an entry (`IE_BITS_TYPE_MASK`): its `mach_port_type_t`.
+pub const IE_BITS_TYPE_MASK: u32 = 0x001f_0000;
 /// User references live in the low 16 bits (`IE_BITS_UREFS_MASK`); at most `MACH_PORT_UREFS_MAX`.
 pub const MACH_PORT_UREFS_MAX: u32 = 0xfffe;
+
+/// `mach_port_type_t` values: an entry's type bits are XNU's `MACH_PORT_TYPE(right)`.
+pub type MachPortType = u32;
+pub const MACH_PORT_TYPE_NONE: MachPortType = 0;
+pub const MACH_PORT_TYPE_SEND: MachPortType = IE_BITS_SEND;
+pub const MACH_PORT_TYPE_RECEIVE: MachPortType = IE_BITS_RECEIVE;
+pub const MACH_PORT_TYPE_SEND_ONCE: MachPortType = IE_BITS_SEND_ONCE;
+pub const MACH_PORT_TYPE_PORT_SET: MachPortType = IE_BITS_PORT_SET;
+pub const MACH_PORT_TYPE_DEAD_NAME: MachPortType = IE_BITS_DEAD_NAME;
+pub const MACH_PORT_TYPE_SEND_RECEIVE: MachPortType = IE_BITS_SEND | IE_BITS_RECEIVE;
+/// `MACH_PORT_TYPE_SEND_RIGHTS`: send or send-once.
+pub const MACH_PORT_TYPE_SEND_RIGHTS: MachPortType = IE_BITS_SEND | IE_BITS_SEND_ONCE;
 
 /// `struct ipc_entry`: one name in a space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpcEntry {
-    /// The port; `None` for a dead name.
+    /// The port; `None` for a dead name (and for a port set, whose members are in `is_psets`).
     pub ie_object: Option<PortId>,
     /// Right bits (`IE_BITS_*`).
     pub ie_bits: u32,
-    /// User references of the send or dead-name right.
+    /// User references (`IE_BITS_UREFS`): of the send right or the dead name; 1 for a send-once
+    /// right; 0 for a receive right alone and for a port set.
     pub urefs: u32,
+}
+
+impl IpcEntry {
+    /// `IE_BITS_TYPE(ie_bits)`.
+    pub fn ie_type(&self) -> MachPortType {
+        self.ie_bits & IE_BITS_TYPE_MASK
+    }
+}
+
+/// `MACH_PORT_VALID(name)`: neither `MACH_PORT_NULL` nor `MACH_PORT_DEAD`.
+pub const fn mach_port_valid(name: MachPortName) -> bool {
+    name != MACH_PORT_NULL && name != MACH_PORT_DEAD
 }
 
 /// Fields `is_write_lock` protects.
@@ -35,6 +63,8 @@ pub struct SpaceLocked {
     /// The task whose space this is (`is_task`).
     pub is_task: Option<ObjId>,
     pub is_table: BTreeMap<MachPortName, IpcEntry>,
+    /// Port sets of the space and their members' names (see ipc_pset.rs).
+    pub is_psets: BTreeMap<MachPortName, BTreeSet<MachPortName>>,
     pub(crate) next_name: MachPortName,
 }
 
@@ -45,6 +75,7 @@ impl SpaceLocked {
             is_label: IPC_LABEL_NONE,
             is_task: None,
             is_table: BTreeMap::new(),
+            is_psets: BTreeMap::new(),
             next_name: 0x103,
         }
     }
@@ -126,5 +157,31 @@ impl Kernel {
     /// `is_write_unlock`.
     pub fn is_write_unlock(&self, guard: SpaceGuard<'_>) {
         drop(guard);
+    }
+}
+
+impl SpaceGuard<'_> {
+    /// Models `ipc_entry_alloc`: the next free name (names step by 4, as XNU's generation
+    /// bits make consecutive names of one index differ).
+    /// # Deviations
+    /// Names carry no index / generation split; the table has no size limit but `u32`.
+    pub fn ipc_entry_alloc(&mut self) -> MachPortName {
+        while self.is_table.contains_key(&self.next_name) || !mach_port_valid(self.next_name) {
+            self.next_name = self.next_name.wrapping_add(4);
+        }
+        let name = self.next_name;
+        self.next_name = self.next_name.wrapping_add(4);
+        assert!(mach_port_valid(name));
+        name
+    }
+
+    /// Removes `name`'s entry if it no longer carries any right (`ipc_entry_dealloc` when the
+    /// last type bit is gone), else stores `entry` as its new value.
+    pub fn ipc_entry_modified(&mut self, name: MachPortName, entry: IpcEntry) {
+        if entry.ie_type() == MACH_PORT_TYPE_NONE {
+            self.is_table.remove(&name);
+        } else {
+            self.is_table.insert(name, entry);
+        }
     }
 }

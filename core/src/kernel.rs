@@ -99,6 +99,9 @@ pub struct ObjLocked {
     pub kobj_filter_mask: Option<Vec<u8>>,
     /// A task's semaphores (`task->semaphore_list`), each holding the list's reference.
     pub semaphores: Vec<ObjId>,
+    /// A task built as a hardened binary (`task_is_hardened_binary`): its `MPO_REPLY_PORT`
+    /// ports are true reply ports.
+    pub hardened_binary: bool,
 }
 
 impl ObjLocked {
@@ -122,6 +125,7 @@ impl ObjLocked {
             slot_sonce: IP_NULL,
             kobj_filter_mask: None,
             semaphores: Vec::new(),
+            hardened_binary: false,
         }
     }
 }
@@ -198,6 +202,8 @@ pub struct Kernel {
     pub(crate) ool: BookLock<OolState>,
     pub(crate) mig: crate::ipc_kobject_server::MigTableRef,
     pub(crate) mac_task_kobj_msg_evaluate: Option<crate::ipc_kobject_server::KobjMsgEvaluate>,
+    pub(crate) guard_exceptions: BookLock<Vec<crate::mach_port::GuardException>>,
+    pub(crate) names_account: BookLock<crate::ledger_names::NamesAccount>,
     timestamp: BookU32,
     trace: Option<BookLock<Vec<TraceEvent>>>,
     actor: fn() -> u32,
@@ -226,6 +232,8 @@ impl Kernel {
                 crate::ipc_kobject_mig::kernel_mig_table(),
             ),
             mac_task_kobj_msg_evaluate: None,
+            guard_exceptions: BookLock::new(Vec::new()),
+            names_account: BookLock::new(Default::default()),
             timestamp: BookU32::new(0),
             trace: None,
             actor: || 0,

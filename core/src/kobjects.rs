@@ -312,18 +312,28 @@ impl Kernel {
         sonce
     }
 
-    /// Models `mk_timer_create`: a user port received in `space`, upgraded to `IKOT_TIMER`. The
-    /// port's association holds the timer's only reference.
+    /// Models `mk_timer_create_trap` (osfmk/kern/mk_timer.c, xnu-11215.1.10): a user port
+    /// received in `space`, its receive right immovable, upgraded to `IKOT_TIMER`, and a send
+    /// right made for the timer to keep (`timer->port`, in the timer's slot). The port's
+    /// association holds the timer's only reference.
+    /// # Deviations
+    /// No preallocated expiry message and no thread call: timers never fire.
     pub fn mk_timer_create(&self, space: SpaceId) -> Option<(MachPortName, PortId)> {
         let name = self.mach_port_allocate(space).ok()?;
         let p = self.ipc_entry_lookup(space, name)?.ie_object?;
         let timer = self.object_alloc(ObjKind::Timer, None);
         let mut g = self.ip_mq_lock(p);
+        g.ip_immovable_receive = true;
         self.ipc_kobject_upgrade_mktimer_locked(&mut g, IpcKobject::Object(timer));
+        self.ipc_port_make_send_any_locked(&mut g);
+        drop(g);
+        let previous = std::mem::replace(&mut self.object(timer).lock.lock().slot, p.into());
+        assert_eq!(previous, IP_NULL, "a fresh timer holds no right");
         Some((name, p))
     }
 
-    /// Models `mk_timer_port_destroy` (osfmk/kern/mk_timer.c): the timer loses its port.
+    /// Models `mk_timer_port_destroy` (osfmk/kern/mk_timer.c): the timer loses its port, and its
+    /// final release (`mk_timer_unlock_and_destroy`) lets go of its send right (the slot drain).
     pub fn mk_timer_port_destroy(&self, port: PortId) {
         if let IpcKobject::Object(timer) = self.ipc_kobject_disable(port, IKOT_TIMER) {
             self.object_release(timer);
@@ -346,6 +356,12 @@ impl Kernel {
     /// `label`) and its ports. The movable control port is labeled `IPC_LABEL_SUBST_TASK` with the
     /// pinned immovable self port as its alternate; the read port is labeled
     /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off).
+    /// The pinned self port is immovable and pinned (`ipc_task_set_immovable_pinned`, the task
+    /// opted in); the control and name ports are plain, as `ipc_task_init` makes them.
+    /// # Deviations
+    /// The read port is made at creation, movable and without a no-senders request; XNU makes it
+    /// on first use (`task_get_special_port` of `TASK_READ_PORT`) with
+    /// `IPC_KOBJECT_ALLOC_IMMOVABLE_SEND | MAKE_SEND | NSREQUEST`. There is no inspect port.
     pub fn task_create(&self, label: IpcLabel) -> Option<(ObjId, SpaceId)> {
         let task = self.object_alloc(ObjKind::Task, None);
         let Some(space) = self.ipc_space_create_labeled(label, Some(task)) else {
@@ -382,6 +398,9 @@ impl Kernel {
     /// Models `thread_create` + `ipc_thread_init`: a thread of `task` holding a task reference,
     /// with a control port labeled `IPC_LABEL_SUBST_THREAD` (alternate: its pinned self port) and
     /// a read port labeled `IPC_LABEL_SUBST_THREAD_READ` (alternate: the control port).
+    /// # Deviations
+    /// As for tasks: the read port is eager and movable (XNU: lazy, immovable send, armed); no
+    /// inspect port.
     pub fn thread_create(&self, task: ObjId) -> ObjId {
         self.object_reference(task);
         let thread = self.object_alloc(ObjKind::Thread, Some(task));
@@ -419,13 +438,22 @@ impl Kernel {
         label.ikol_alt_port = IpcPort::Port(alt);
     }
 
+    /// Marks `task` as a hardened binary or not (`task_is_hardened_binary`, set at exec in
+    /// XNU): its `MPO_REPLY_PORT` ports become true reply ports.
+    pub fn set_task_hardened_binary(&self, task: ObjId, hardened: bool) {
+        let mut s = self.object(task).lock.lock();
+        assert!(s.alive, "{task} is dead");
+        s.hardened_binary = hardened;
+    }
+
     /// The object's owned port `which` (see the `TASK_PORT_*` / `THREAD_PORT_*` indices).
     pub fn object_port(&self, o: ObjId, which: usize) -> IpcPort {
         self.object(o).lock.lock().ports[which]
     }
 
-    /// Models `ipc_thread_terminate` + the thread's final release: ports die (outstanding send
-    /// rights become dead names), the task reference goes.
+    /// Models `ipc_thread_terminate` + the thread's final release: the pinned self port is
+    /// unpinned (`ipc_thread_port_unpin`: terminated threads are unpinned), ports die
+    /// (outstanding send rights become dead names), the task reference goes.
     pub fn thread_terminate(&self, thread: ObjId) {
         let (ports, task) = {
             let mut s = self.object(thread).lock.lock();
@@ -433,6 +461,9 @@ impl Kernel {
             s.alive = false;
             (std::mem::replace(&mut s.ports, [IP_NULL; 4]), s.owner)
         };
+        if let IpcPort::Port(p) = ports[THREAD_PORT_SELF_PINNED] {
+            self.ip_mq_lock(p).ip_pinned = false;
+        }
         self.dealloc_owned_ports(&ports);
         self.mig_object_slots_drain(thread);
         self.object_release(thread);

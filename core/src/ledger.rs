@@ -265,8 +265,13 @@ impl Kernel {
     }
 
     fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
+        // Dead names' user references and port sets: a separate account (ledger_names.rs),
+        // checked in the same walk so the audit takes no extra lock.
+        let mut dead_names = self.dead_names_expected();
         for space in self.iter_live_spaces() {
             let sg = self.is_write_lock(space);
+            Self::audit_dead_names_of(&sg, &mut dead_names)?;
+            self.audit_psets_of(&sg)?;
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
                 let bits = entry.ie_bits;
@@ -280,7 +285,8 @@ impl Kernel {
                 e.receive += (bits & IE_BITS_RECEIVE != 0) as u32;
             }
         }
-        Ok(())
+        Self::audit_dead_names_left(dead_names)?;
+        self.audit_reply_ports()
     }
 
     /// Tallies what each port holds (queued messages, a subst-once target, armed requests and

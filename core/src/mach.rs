@@ -12,6 +12,8 @@ pub const KERN_INVALID_ARGUMENT: KernReturn = 4;
 pub const KERN_FAILURE: KernReturn = 5;
 pub const KERN_RESOURCE_SHORTAGE: KernReturn = 6;
 pub const KERN_NOT_RECEIVER: KernReturn = 7;
+pub const KERN_ALREADY_IN_SET: KernReturn = 11;
+pub const KERN_NOT_IN_SET: KernReturn = 12;
 pub const KERN_NO_ACCESS: KernReturn = 8;
 pub const KERN_INVALID_NAME: KernReturn = 15;
 pub const KERN_INVALID_TASK: KernReturn = 16;
@@ -160,3 +162,71 @@ pub const IPC_KMSG_DESTROY_ALL: u32 = 0x0;
 pub const IPC_KMSG_DESTROY_SKIP_REMOTE: u32 = 0x1;
 pub const IPC_KMSG_DESTROY_SKIP_LOCAL: u32 = 0x2;
 pub const IPC_KMSG_DESTROY_NOT_SIGNED: u32 = 0x4;
+
+/// `mach_port_right_t` (osfmk/mach/port.h).
+pub type MachPortRight = u32;
+pub const MACH_PORT_RIGHT_SEND: MachPortRight = 0;
+pub const MACH_PORT_RIGHT_RECEIVE: MachPortRight = 1;
+pub const MACH_PORT_RIGHT_SEND_ONCE: MachPortRight = 2;
+pub const MACH_PORT_RIGHT_PORT_SET: MachPortRight = 3;
+pub const MACH_PORT_RIGHT_DEAD_NAME: MachPortRight = 4;
+pub const MACH_PORT_RIGHT_LABELH: MachPortRight = 5;
+pub const MACH_PORT_RIGHT_NUMBER: MachPortRight = 6;
+
+/// `MACH_PORT_TYPE(right)`: the entry type bit of a right.
+pub const fn mach_port_type(right: MachPortRight) -> u32 {
+    1 << (right + 16)
+}
+
+/// `ipc_object_copyin_flags_t` (osfmk/ipc/ipc_object.h).
+pub type IpcObjectCopyinFlags = u32;
+pub const IPC_OBJECT_COPYIN_FLAGS_NONE: IpcObjectCopyinFlags = 0x0;
+pub const IPC_OBJECT_COPYIN_FLAGS_ALLOW_IMMOVABLE_SEND: IpcObjectCopyinFlags = 0x1;
+pub const IPC_OBJECT_COPYIN_FLAGS_ALLOW_DEAD_SEND_ONCE: IpcObjectCopyinFlags = 0x2;
+pub const IPC_OBJECT_COPYIN_FLAGS_DEADOK: IpcObjectCopyinFlags = 0x4;
+pub const IPC_OBJECT_COPYIN_FLAGS_ALLOW_REPLY_MAKE_SEND_ONCE: IpcObjectCopyinFlags = 0x8;
+pub const IPC_OBJECT_COPYIN_FLAGS_ALLOW_REPLY_MOVE_SEND_ONCE: IpcObjectCopyinFlags = 0x10;
+
+/// Guard exception flavors (`kGUARD_EXC_*`, osfmk/mach/port.h) the right layer raises.
+pub const K_GUARD_EXC_DESTROY: u32 = 1;
+pub const K_GUARD_EXC_MOD_REFS: u32 = 2;
+pub const K_GUARD_EXC_IMMOVABLE: u32 = 1 << 5;
+pub const K_GUARD_EXC_INVALID_RIGHT: u32 = 1 << 8;
+pub const K_GUARD_EXC_INVALID_NAME: u32 = 1 << 9;
+pub const K_GUARD_EXC_INVALID_VALUE: u32 = 1 << 10;
+pub const K_GUARD_EXC_RIGHT_EXISTS: u32 = 1 << 12;
+pub const K_GUARD_EXC_SEND_INVALID_REPLY: u32 = 1 << 16;
+pub const K_GUARD_EXC_SEND_INVALID_VOUCHER: u32 = 1 << 17;
+pub const K_GUARD_EXC_SEND_INVALID_RIGHT: u32 = 1 << 18;
+pub const K_GUARD_EXC_RCV_INVALID_NAME: u32 = 1 << 19;
+pub const K_GUARD_EXC_MOD_REFS_NON_FATAL: u32 = 1 << 21;
+pub const K_GUARD_EXC_IMMOVABLE_NON_FATAL: u32 = 1 << 22;
+/// Subcode flags of a pinned-right violation (`MPG_FLAGS_MOD_REFS_PINNED_*`).
+pub const MPG_FLAGS_MOD_REFS_PINNED_DEALLOC: u64 = 0x01 << 56;
+pub const MPG_FLAGS_MOD_REFS_PINNED_DESTROY: u64 = 0x02 << 56;
+pub const MPG_FLAGS_MOD_REFS_PINNED_COPYIN: u64 = 0x04 << 56;
+
+/// `mach_port_options_t.flags` (`MPO_*`, osfmk/mach/port.h) the model honours.
+pub const MPO_CONTEXT_AS_GUARD: u32 = 0x01;
+pub const MPO_QLIMIT: u32 = 0x02;
+pub const MPO_TEMPOWNER: u32 = 0x04;
+pub const MPO_IMPORTANCE_RECEIVER: u32 = 0x08;
+pub const MPO_INSERT_SEND_RIGHT: u32 = 0x10;
+pub const MPO_STRICT: u32 = 0x20;
+pub const MPO_DENAP_RECEIVER: u32 = 0x40;
+pub const MPO_IMMOVABLE_RECEIVE: u32 = 0x80;
+pub const MPO_FILTER_MSG: u32 = 0x100;
+pub const MPO_TG_BLOCK_TRACKING: u32 = 0x200;
+pub const MPO_SERVICE_PORT: u32 = 0x400;
+pub const MPO_CONNECTION_PORT: u32 = 0x800;
+pub const MPO_REPLY_PORT: u32 = 0x1000;
+pub const MPO_ENFORCE_REPLY_PORT_SEMANTICS: u32 = 0x2000;
+pub const MPO_PROVISIONAL_REPLY_PORT: u32 = 0x4000;
+pub const MPO_EXCEPTION_PORT: u32 = 0x8000;
+
+/// `ip_reply_port_semantics` values (`PORT_MARK_*` / `PORT_ENFORCE_*`, osfmk/ipc/ipc_port.h).
+pub const PORT_MARK_REPLY_PORT: u8 = 0x01;
+pub const PORT_ENFORCE_REPLY_PORT_SEMANTICS: u8 = 0x02;
+pub const PORT_MARK_PROVISIONAL_REPLY_PORT: u8 = 0x03;
+pub const PORT_ENFORCE_RIGID_REPLY_PORT_SEMANTICS: u8 = 0x04;
+pub const PORT_MARK_EXCEPTION_PORT: u8 = 0x05;

@@ -315,6 +315,8 @@ fn mig_routine(desc: &MigRoutineDesc) -> MigRoutineFn {
         "task_set_special_port_from_user" => routine_task_set_special_port,
         "task_get_special_port_from_user" => routine_task_get_special_port,
         "thread_get_special_port_from_user" => routine_thread_get_special_port,
+        "thread_set_special_port" => routine_thread_set_special_port,
+        "_kernelrpc_mach_ports_register3" => routine_mach_ports_register3,
         "task_swap_mach_voucher" | "thread_swap_mach_voucher" => routine_swap_mach_voucher,
         "task_suspend2_mig" => routine_task_suspend2,
         "task_resume2_mig" => routine_task_resume2,
@@ -1096,10 +1098,8 @@ fn routine_task_set_special_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResul
     let task = call.target()?;
     call.selector()?;
     let port = call.arg("special_port").port;
-    if let IpcPort::Port(p) = port {
-        if k.ip_mq_lock(p).ip_immovable_send {
-            return Err(KERN_INVALID_RIGHT);
-        }
+    if mig_immovable_send(k, port) {
+        return Err(KERN_INVALID_RIGHT);
     }
     match call.word(1) {
         TASK_KERNEL_PORT | TASK_HOST_PORT => Err(KERN_NO_ACCESS),
@@ -1115,6 +1115,47 @@ fn routine_task_set_special_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResul
         }
         _ => Err(KERN_INVALID_ARGUMENT),
     }
+}
+
+/// Whether `port` is an immovable send right, which no routine may store.
+fn mig_immovable_send(k: &Kernel, port: IpcPort) -> bool {
+    match port {
+        IpcPort::Port(p) => k.ip_mq_lock(p).ip_immovable_send,
+        _ => false,
+    }
+}
+
+/// Models `thread_set_special_port` (osfmk/kern/ipc_tt.c): an immovable send right is refused
+/// (`KERN_INVALID_RIGHT`) before the slot is looked at; `THREAD_KERNEL_PORT` is not settable with
+/// SIP on (`KERN_NO_ACCESS`); any other slot is `KERN_INVALID_ARGUMENT`.
+fn routine_thread_set_special_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    call.target()?;
+    call.selector()?;
+    if mig_immovable_send(k, call.arg("special_port").port) {
+        return Err(KERN_INVALID_RIGHT);
+    }
+    match call.word(1) {
+        THREAD_KERNEL_PORT => Err(KERN_NO_ACCESS),
+        _ => Err(KERN_INVALID_ARGUMENT),
+    }
+}
+
+/// Models `_kernelrpc_mach_ports_register3` (osfmk/kern/ipc_tt.c): any immovable send right
+/// among the three is `KERN_INVALID_RIGHT`, a dead task `KERN_INVALID_ARGUMENT`; then the rights
+/// are stored (the generic store-or-release archetype).
+/// # Deviations
+/// The model's task has one slot: the first right is stored, the others are released (XNU keeps
+/// all three in `itk_registered`).
+fn routine_mach_ports_register3(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    let task = call.target()?;
+    let ports = ["port1", "port2", "port3"].map(|field| call.arg(field).port);
+    if ports.into_iter().any(|port| mig_immovable_send(k, port)) {
+        return Err(KERN_INVALID_RIGHT);
+    }
+    if !k.mig_object_active(task) {
+        return Err(KERN_INVALID_ARGUMENT);
+    }
+    routine_generic(k, call)
 }
 
 /// Models `task_get_special_port_from_user` (osfmk/kern/ipc_tt.c): a task asking for its own

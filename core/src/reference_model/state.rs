@@ -104,6 +104,8 @@ pub(super) struct RefPort {
     pub(super) labeled: bool,
     /// Naked send rights the test holds.
     pub(super) held_send: u32,
+    /// The send right an mk_timer keeps on its own port (`timer->port`).
+    pub(super) timer_send: u32,
     pub(super) held_sonce: u32,
     /// Send rights owned by subst-once wrappers.
     pub(super) wrapped: u32,
@@ -141,6 +143,7 @@ impl RefPort {
             live: true,
             labeled,
             held_send: ms,
+            timer_send: 0,
             held_sonce: 0,
             wrapped: 0,
             mscount: ms,
@@ -150,7 +153,7 @@ impl RefPort {
     }
 
     pub(super) fn srights(&self) -> u32 {
-        self.held_send + self.wrapped
+        self.held_send + self.wrapped + self.timer_send
     }
 
     /// Whether no-senders requests are used on this port: lazy ports, wrappers, and plain ports
@@ -319,6 +322,9 @@ impl RefState {
         }
         port.refs -= 1;
         if port.kind == Kind::Timer {
+            // The timer goes, and with it the send right it kept.
+            port.timer_send -= 1;
+            port.refs -= 1;
             let timer = port.obj.expect("a timer port names its timer");
             self.obj_release(timer);
         }
@@ -528,8 +534,12 @@ impl RefState {
             Suspend { task } => self.apply_suspend(task),
             CreateTimer { task } => {
                 let timer = self.new_obj(ObjKind::Timer, Some(task));
-                let port =
+                let mut port =
                     RefPort::alloc(Kind::Timer, IKOT_TIMER, RefKobject::Obj(timer), 0, false);
+                // mk_timer_create_trap makes a send right for the timer to keep.
+                port.timer_send = 1;
+                port.mscount = 1;
+                port.refs += 1;
                 let p = self.new_port(port);
                 self.objs[timer].ports.push(p);
             }
