@@ -370,10 +370,68 @@ pub enum Action {
         task: u8,
         held: u8,
     },
+    /// `mach_port_allocate` of any right number (receive, port set, dead name, or a bad one).
+    AllocateRight {
+        task: u8,
+        right: u8,
+    },
+    /// `mach_port_construct` with these `MPO_*` flags (a reply port, a provisional reply port,
+    /// an immovable receive right, an inserted send right, ...), queue limit 0.
+    Construct {
+        task: u8,
+        flags: u16,
+    },
+    /// `mach_port_destruct` with a send-right delta.
+    Destruct {
+        task: u8,
+        name: Name,
+        srdelta: i8,
+    },
+    /// `mach_port_insert_right(task, name, poly, disposition)`, the right taken from the task's
+    /// own name `poly`.
+    InsertRight {
+        task: u8,
+        name: Name,
+        poly: Name,
+        disposition: u8,
+    },
+    /// `mach_port_extract_right` into the task itself.
+    ExtractRight {
+        task: u8,
+        name: Name,
+        disposition: u8,
+    },
+    GetRefs {
+        task: u8,
+        name: Name,
+        right: u8,
+    },
+    PortType {
+        task: u8,
+        name: Name,
+    },
+    /// `mach_port_insert_member(name, set)`.
+    InsertMember {
+        task: u8,
+        name: Name,
+        set: Name,
+    },
+    /// `mach_port_extract_member(name, set)`.
+    ExtractMember {
+        task: u8,
+        name: Name,
+        set: Name,
+    },
+    /// `mach_port_move_member(member, after)`.
+    MoveMember {
+        task: u8,
+        member: Name,
+        after: Name,
+    },
 }
 
 /// `Action` variants, for the hand-written decoder.
-const ACTION_VARIANTS: u32 = 26;
+const ACTION_VARIANTS: u32 = 36;
 /// Selector bytes below this decode as a typed [`Call`]: the decoder draws typed calls most of
 /// the time, since a random raw message seldom gets past a stub.
 const CALL_SELECTORS: u8 = 144;
@@ -460,9 +518,57 @@ impl<'a> Arbitrary<'a> for Action {
             },
             23 => Action::Terminate,
             24 => Action::DeferredReply,
-            _ => Action::Stash {
+            25 => Action::Stash {
                 task: u8::arbitrary(u)?,
                 held: u8::arbitrary(u)?,
+            },
+            26 => Action::AllocateRight {
+                task: u8::arbitrary(u)?,
+                right: u8::arbitrary(u)?,
+            },
+            27 => Action::Construct {
+                task: u8::arbitrary(u)?,
+                flags: u16::arbitrary(u)?,
+            },
+            28 => Action::Destruct {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                srdelta: i8::arbitrary(u)?,
+            },
+            29 => Action::InsertRight {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                poly: Name::arbitrary(u)?,
+                disposition: u8::arbitrary(u)?,
+            },
+            30 => Action::ExtractRight {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                disposition: u8::arbitrary(u)?,
+            },
+            31 => Action::GetRefs {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                right: u8::arbitrary(u)?,
+            },
+            32 => Action::PortType {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+            },
+            33 => Action::InsertMember {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                set: Name::arbitrary(u)?,
+            },
+            34 => Action::ExtractMember {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                set: Name::arbitrary(u)?,
+            },
+            _ => Action::MoveMember {
+                task: u8::arbitrary(u)?,
+                member: Name::arbitrary(u)?,
+                after: Name::arbitrary(u)?,
             },
         })
     }
@@ -498,6 +604,16 @@ impl Action {
             Action::Terminate => "terminate",
             Action::DeferredReply => "deferred-reply",
             Action::Stash { .. } => "stash",
+            Action::AllocateRight { .. } => "allocate-right",
+            Action::Construct { .. } => "construct",
+            Action::Destruct { .. } => "destruct",
+            Action::InsertRight { .. } => "insert-right",
+            Action::ExtractRight { .. } => "extract-right",
+            Action::GetRefs { .. } => "get-refs",
+            Action::PortType { .. } => "port-type",
+            Action::InsertMember { .. } => "insert-member",
+            Action::ExtractMember { .. } => "extract-member",
+            Action::MoveMember { .. } => "move-member",
         }
     }
 
@@ -871,6 +987,81 @@ impl Encode for Action {
                 task.encode(out);
                 held.encode(out);
             }
+            Action::AllocateRight { task, right } => {
+                selector(out, 26);
+                task.encode(out);
+                right.encode(out);
+            }
+            Action::Construct { task, flags } => {
+                selector(out, 27);
+                task.encode(out);
+                flags.encode(out);
+            }
+            Action::Destruct {
+                task,
+                name,
+                srdelta,
+            } => {
+                selector(out, 28);
+                task.encode(out);
+                name.encode(out);
+                srdelta.encode(out);
+            }
+            Action::InsertRight {
+                task,
+                name,
+                poly,
+                disposition,
+            } => {
+                selector(out, 29);
+                task.encode(out);
+                name.encode(out);
+                poly.encode(out);
+                disposition.encode(out);
+            }
+            Action::ExtractRight {
+                task,
+                name,
+                disposition,
+            } => {
+                selector(out, 30);
+                task.encode(out);
+                name.encode(out);
+                disposition.encode(out);
+            }
+            Action::GetRefs { task, name, right } => {
+                selector(out, 31);
+                task.encode(out);
+                name.encode(out);
+                right.encode(out);
+            }
+            Action::PortType { task, name } => {
+                selector(out, 32);
+                task.encode(out);
+                name.encode(out);
+            }
+            Action::InsertMember { task, name, set } => {
+                selector(out, 33);
+                task.encode(out);
+                name.encode(out);
+                set.encode(out);
+            }
+            Action::ExtractMember { task, name, set } => {
+                selector(out, 34);
+                task.encode(out);
+                name.encode(out);
+                set.encode(out);
+            }
+            Action::MoveMember {
+                task,
+                member,
+                after,
+            } => {
+                selector(out, 35);
+                task.encode(out);
+                member.encode(out);
+                after.encode(out);
+            }
         }
     }
 }
@@ -964,11 +1155,56 @@ mod tests {
             Action::Terminate,
             Action::DeferredReply,
             Action::Stash { task: 0, held: 1 },
+            Action::AllocateRight { task: 0, right: 3 },
+            Action::Construct {
+                task: 0,
+                flags: 0x1000,
+            },
+            Action::Destruct {
+                task: 0,
+                name: Name::Recent(0),
+                srdelta: -1,
+            },
+            Action::InsertRight {
+                task: 0,
+                name: Name::Raw(0x1003),
+                poly: Name::Recent(1),
+                disposition: 20,
+            },
+            Action::ExtractRight {
+                task: 1,
+                name: Name::Nth(0),
+                disposition: 17,
+            },
+            Action::GetRefs {
+                task: 0,
+                name: Name::Dead,
+                right: 4,
+            },
+            Action::PortType {
+                task: 0,
+                name: Name::Recent(2),
+            },
+            Action::InsertMember {
+                task: 0,
+                name: Name::Recent(0),
+                set: Name::Recent(1),
+            },
+            Action::ExtractMember {
+                task: 0,
+                name: Name::Recent(0),
+                set: Name::Recent(1),
+            },
+            Action::MoveMember {
+                task: 0,
+                member: Name::Recent(0),
+                after: Name::Null,
+            },
         ];
         let kinds: std::collections::BTreeSet<&str> = program.iter().map(Action::kind).collect();
         assert_eq!(kinds.len(), ACTION_VARIANTS as usize);
-        let bytes = encode_program(&program, ACTIONS_MAX);
-        assert_eq!(decode_program(&bytes, ACTIONS_MAX), program);
+        let bytes = encode_program(&program, program.len());
+        assert_eq!(decode_program(&bytes, program.len()), program);
         let json = serde_json::to_string(&program).unwrap();
         let back: Vec<Action> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, program);

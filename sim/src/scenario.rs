@@ -139,6 +139,16 @@ pub static SCENARIOS: &[Scenario] = &[
         setup: setup_mixed,
     },
     Scenario {
+        name: "right-death",
+        description: "one thread destroys a port's receive right while others send to it, copy \
+                      its send right in (extract, insert, in message bodies), ask its type and \
+                      references and deallocate it: every name must turn into a dead name with \
+                      XNU's user references",
+        threads_max: THREADS_MAX,
+        draw: draw_right_death,
+        setup: setup_right_death,
+    },
+    Scenario {
         name: NONE,
         description: "nothing shared: each thread makes its own tasks, threads and objects and \
                       calls routines on them with typed calls (the fuzz targets' world; one \
@@ -942,6 +952,86 @@ fn setup_mixed(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
         a.adopt_task_with_reply(k, &shared, task, space, reply);
     }
     k.ipc_port_release_send(IpcPort::Port(device_port));
+    (shared, actors)
+}
+
+// right-death
+
+fn draw_right_death(rng: &mut ParamRng) -> Params {
+    let mut p = Params::new();
+    let n = threads(rng);
+    let dying = Name::Target(0);
+    p.programs = (0..n)
+        .map(|_| {
+            let len = rng.between(2, 6);
+            (0..len)
+                .map(|_| match rng.below(9) {
+                    0 | 1 => Drawer {
+                        rng,
+                        targets: &[IKOT_NONE],
+                    }
+                    .message(),
+                    2 => Action::Deallocate {
+                        task: 0,
+                        name: dying,
+                    },
+                    3 => Action::ModRefs {
+                        task: 0,
+                        name: dying,
+                        right: MACH_PORT_RIGHT_SEND as u8,
+                        delta: pick(rng, &[-1, 1]),
+                    },
+                    4 => Action::ExtractRight {
+                        task: 0,
+                        name: dying,
+                        disposition: pick(rng, &[MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MOVE_SEND])
+                            as u8,
+                    },
+                    5 => Action::InsertRight {
+                        task: 0,
+                        name: Name::Raw(0x7003),
+                        poly: dying,
+                        disposition: MACH_MSG_TYPE_COPY_SEND as u8,
+                    },
+                    6 => Action::GetRefs {
+                        task: 0,
+                        name: dying,
+                        right: pick(rng, &[MACH_PORT_RIGHT_SEND, MACH_PORT_RIGHT_DEAD_NAME]) as u8,
+                    },
+                    7 => Action::PortType {
+                        task: 0,
+                        name: dying,
+                    },
+                    _ => Action::Receive {
+                        task: 0,
+                        name: Name::Reply,
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    insert_terminate(rng, &mut p);
+    p
+}
+
+/// A server task holding a port's receive right; every thread a task with a send right to it
+/// (its target 0), which dies when thread 0 terminates the receive right.
+fn setup_right_death(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let mut shared = Shared::new();
+    let (task, space) = k.task_create(IPC_LABEL_NONE).expect("a server task");
+    let name = k.mach_port_allocate(space).expect("the dying port");
+    let port = k
+        .ipc_entry_lookup(space, name)
+        .and_then(|e| e.ie_object)
+        .expect("the dying port");
+    shared.task = Some((task, space));
+    shared.victim = Victim::Port(name);
+    shared.targets = vec![Target {
+        port,
+        ty: IKOT_NONE,
+    }];
+    let mut actors = fresh_actors(params);
+    adopt_tasks(k, &shared, &mut actors);
     (shared, actors)
 }
 

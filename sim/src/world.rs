@@ -79,6 +79,8 @@ pub enum Outcome {
     Kr(i32),
     /// A name the action put into the task's space (`MACH_PORT_NULL` when refused).
     Named(u32),
+    /// A value a call returned with `KERN_SUCCESS` (user references, a port type).
+    Value(u32),
     Received {
         id: i32,
         ret_code: i32,
@@ -119,6 +121,10 @@ pub enum Victim {
     /// The setup's IOKit user client: `terminate` is its `clientDied`, which releases the wake
     /// port and the saved reply right it stores (its port lives until its last send right goes).
     Client,
+    /// An ordinary port whose receive right the setup's task holds under this name:
+    /// `terminate` destroys the receive right (`mach_port_mod_refs(RECEIVE, -1)`), so the port
+    /// dies under the threads' send rights.
+    Port(MachPortName),
 }
 
 /// The objects a setup shares between threads. Built before the threads start; afterwards only
@@ -186,6 +192,13 @@ impl Shared {
                 if let Some((client, _)) = self.connect {
                     k.mig_object_slots_drain(client);
                 }
+            }
+            (Victim::Port(name), _, Some((_, space))) => {
+                let kr = k.mach_port_mod_refs(space, name, MACH_PORT_RIGHT_RECEIVE, -1);
+                assert_eq!(
+                    kr, KERN_SUCCESS,
+                    "the setup's receive right is destroyed once"
+                );
             }
             _ => {}
         }
@@ -421,6 +434,16 @@ impl Actor {
             }),
             Action::DestroyObject { object } => self.destroy_object(k, object),
             Action::Call(ref call) => self.call(k, call),
+            Action::AllocateRight { .. }
+            | Action::Construct { .. }
+            | Action::Destruct { .. }
+            | Action::InsertRight { .. }
+            | Action::ExtractRight { .. }
+            | Action::GetRefs { .. }
+            | Action::PortType { .. }
+            | Action::InsertMember { .. }
+            | Action::ExtractMember { .. }
+            | Action::MoveMember { .. } => self.port_call(k, action),
             _ => self.kernel_path(k, shared, action),
         }
     }
@@ -1075,6 +1098,99 @@ impl Actor {
             });
         }
         body
+    }
+
+    // ---- the mach_port calls on rights ----
+
+    /// The `mach_port_*` calls a user program makes on its own names: every value is legal, the
+    /// model answers with XNU's code.
+    fn port_call(&mut self, k: &Kernel, action: &Action) -> Outcome {
+        let task = match *action {
+            Action::AllocateRight { task, .. }
+            | Action::Construct { task, .. }
+            | Action::Destruct { task, .. }
+            | Action::InsertRight { task, .. }
+            | Action::ExtractRight { task, .. }
+            | Action::GetRefs { task, .. }
+            | Action::PortType { task, .. }
+            | Action::InsertMember { task, .. }
+            | Action::ExtractMember { task, .. }
+            | Action::MoveMember { task, .. } => task,
+            _ => unreachable!("{action:?} is not a mach_port call"),
+        };
+        let Some(t) = self.task_index(k, task) else {
+            return Outcome::Skipped("no live task");
+        };
+        let space = self.tasks[t].space;
+        let named = |w: &mut Self, r: Result<MachPortName, KernReturn>| match r {
+            Ok(name) => w.remember(t, name),
+            Err(kr) => Outcome::Kr(kr),
+        };
+        match *action {
+            Action::AllocateRight { right, .. } => {
+                let r = k.mach_port_allocate_right(space, u32::from(right));
+                named(self, r)
+            }
+            Action::Construct { flags, .. } => {
+                let options = kobject::mach_port::MachPortOptions {
+                    flags: u32::from(flags),
+                    mpl_qlimit: 0,
+                };
+                let r = k.mach_port_construct(space, options, 0);
+                named(self, r)
+            }
+            Action::Destruct { name, srdelta, .. } => {
+                let n = self.resolve(k, t, name);
+                Outcome::Kr(k.mach_port_destruct(space, n, i32::from(srdelta), 0))
+            }
+            Action::InsertRight {
+                name,
+                poly,
+                disposition,
+                ..
+            } => {
+                let (n, p) = (self.resolve(k, t, name), self.resolve(k, t, poly));
+                let kr = k.mach_port_insert_right(space, n, space, p, u32::from(disposition));
+                if kr == KERN_SUCCESS {
+                    self.remember(t, n);
+                }
+                Outcome::Kr(kr)
+            }
+            Action::ExtractRight {
+                name, disposition, ..
+            } => {
+                let n = self.resolve(k, t, name);
+                let r = k.mach_port_extract_right(space, n, u32::from(disposition), space);
+                named(self, r.map(|(name, _)| name))
+            }
+            Action::GetRefs { name, right, .. } => {
+                let n = self.resolve(k, t, name);
+                match k.mach_port_get_refs(space, n, u32::from(right)) {
+                    Ok(refs) => Outcome::Value(refs),
+                    Err(kr) => Outcome::Kr(kr),
+                }
+            }
+            Action::PortType { name, .. } => {
+                let n = self.resolve(k, t, name);
+                match k.mach_port_type(space, n) {
+                    Ok(ty) => Outcome::Value(ty),
+                    Err(kr) => Outcome::Kr(kr),
+                }
+            }
+            Action::InsertMember { name, set, .. } => {
+                let (n, s) = (self.resolve(k, t, name), self.resolve(k, t, set));
+                Outcome::Kr(k.mach_port_insert_member(space, n, s))
+            }
+            Action::ExtractMember { name, set, .. } => {
+                let (n, s) = (self.resolve(k, t, name), self.resolve(k, t, set));
+                Outcome::Kr(k.mach_port_extract_member(space, n, s))
+            }
+            Action::MoveMember { member, after, .. } => {
+                let (m, a) = (self.resolve(k, t, member), self.resolve(k, t, after));
+                Outcome::Kr(k.mach_port_move_member(space, m, a))
+            }
+            _ => unreachable!("{action:?} is not a mach_port call"),
+        }
     }
 
     // ---- kernel paths on the hand ----

@@ -119,7 +119,189 @@ fn scenarios() -> Vec<Seed> {
     let mut all = task_scenarios();
     all.extend(message_scenarios());
     all.extend(object_scenarios());
+    all.extend(rights_scenarios());
     all
+}
+
+/// The right layer's calls: dead names, reply ports, port sets, extract and insert, pinned rights.
+fn rights_scenarios() -> Vec<Seed> {
+    let latest = Name::Recent(0);
+    let before = Name::Recent(1);
+    let right = |task, right: u32| Action::AllocateRight {
+        task,
+        right: right as u8,
+    };
+    vec![
+        scenario(
+            "rights-dead-name",
+            vec![
+                Action::AllocatePort { task: 0 },
+                Action::InsertRight {
+                    task: 0,
+                    name: latest,
+                    poly: latest,
+                    disposition: MACH_MSG_TYPE_MAKE_SEND as u8,
+                },
+                Action::ExtractRight {
+                    task: 0,
+                    name: latest,
+                    disposition: MACH_MSG_TYPE_MAKE_SEND as u8,
+                },
+                Action::ModRefs {
+                    task: 0,
+                    name: before,
+                    right: MACH_PORT_RIGHT_RECEIVE as u8,
+                    delta: -1,
+                },
+                Action::PortType {
+                    task: 0,
+                    name: before,
+                },
+                Action::GetRefs {
+                    task: 0,
+                    name: before,
+                    right: MACH_PORT_RIGHT_DEAD_NAME as u8,
+                },
+                Action::Send(message(
+                    latest,
+                    MACH_MSG_TYPE_COPY_SEND,
+                    Name::Null,
+                    0,
+                    MsgId::Raw(1),
+                )),
+                Action::ModRefs {
+                    task: 0,
+                    name: latest,
+                    right: MACH_PORT_RIGHT_DEAD_NAME as u8,
+                    delta: -1,
+                },
+                right(0, MACH_PORT_RIGHT_DEAD_NAME),
+                Action::Deallocate {
+                    task: 0,
+                    name: latest,
+                },
+            ],
+        ),
+        scenario(
+            "rights-construct-reply-ports",
+            vec![
+                Action::Construct {
+                    task: 0,
+                    flags: MPO_REPLY_PORT as u16,
+                },
+                Action::Construct {
+                    task: 0,
+                    flags: MPO_PROVISIONAL_REPLY_PORT as u16,
+                },
+                Action::Construct {
+                    task: 0,
+                    flags: (MPO_INSERT_SEND_RIGHT | MPO_IMMOVABLE_RECEIVE) as u16,
+                },
+                Action::Send(message(
+                    Name::Recent(0),
+                    MACH_MSG_TYPE_COPY_SEND,
+                    Name::Recent(2),
+                    MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                    MsgId::Raw(5),
+                )),
+                Action::Receive {
+                    task: 0,
+                    name: Name::Recent(0),
+                },
+                Action::Destruct {
+                    task: 0,
+                    name: Name::Nth(2),
+                    srdelta: -1,
+                },
+                Action::Destruct {
+                    task: 0,
+                    name: Name::Nth(0),
+                    srdelta: 0,
+                },
+            ],
+        ),
+        scenario(
+            "rights-port-set",
+            vec![
+                right(0, MACH_PORT_RIGHT_PORT_SET),
+                Action::AllocatePort { task: 0 },
+                Action::InsertMember {
+                    task: 0,
+                    name: latest,
+                    set: before,
+                },
+                Action::Send(message(
+                    latest,
+                    MACH_MSG_TYPE_MAKE_SEND,
+                    Name::Null,
+                    0,
+                    MsgId::Raw(9),
+                )),
+                Action::Receive {
+                    task: 0,
+                    name: Name::Nth(0),
+                },
+                Action::MoveMember {
+                    task: 0,
+                    member: Name::Nth(1),
+                    after: Name::Null,
+                },
+                Action::ExtractMember {
+                    task: 0,
+                    name: Name::Nth(1),
+                    set: Name::Nth(0),
+                },
+                Action::PortType {
+                    task: 0,
+                    name: Name::Nth(0),
+                },
+                Action::DestroyName {
+                    task: 0,
+                    name: Name::Nth(0),
+                },
+            ],
+        ),
+        scenario(
+            "rights-pinned-self",
+            vec![
+                get(
+                    Source::TaskPort {
+                        task: 0,
+                        which: TaskPortKind::SelfPinned,
+                    },
+                    Wrap::Plain,
+                ),
+                Action::AllocatePort { task: 0 },
+                Action::Send(SendMsg {
+                    descriptors: vec![Desc::Port {
+                        name: before,
+                        disposition: MACH_MSG_TYPE_COPY_SEND as u8,
+                    }],
+                    ..message(
+                        latest,
+                        MACH_MSG_TYPE_MAKE_SEND,
+                        Name::Null,
+                        0,
+                        MsgId::Raw(3),
+                    )
+                }),
+                Action::Deallocate {
+                    task: 0,
+                    name: before,
+                },
+                Action::ModRefs {
+                    task: 0,
+                    name: before,
+                    right: MACH_PORT_RIGHT_SEND as u8,
+                    delta: -1,
+                },
+                Action::DestroyName {
+                    task: 0,
+                    name: before,
+                },
+            ],
+        ),
+    ]
 }
 
 /// Tasks, their ports across spaces, and label refusals.
