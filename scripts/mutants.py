@@ -109,9 +109,9 @@ MUTANTS = {
         "core/src/ipc_kobject.rs",
         """            g.ip_nsrequest = NsRequest::KobjectArmed;
             self.ip_reference(g.id);
-            self.ledger_nsrequest_armed(g.id);""",
+            self.ledger_nsrequest_armed(g.id, None);""",
         """            g.ip_nsrequest = NsRequest::KobjectArmed;
-            self.ledger_nsrequest_armed(g.id);""",
+            self.ledger_nsrequest_armed(g.id, None);""",
     ),
     "label-check-passes-send-once": (
         "the label check lets a send-once right to a substituting port through unsubstituted",

@@ -5,8 +5,6 @@
 //! # Deviations
 //! * A send is validated whole before any right moves, so a refused send leaves the sender's
 //!   space exactly as it was (XNU may already have consumed body rights on a body error).
-//! * A kernel reply whose reply port died is destroyed with its rights released properly; XNU
-//!   drops only a reference there.
 
 use std::collections::BTreeMap;
 
@@ -257,7 +255,7 @@ impl Kernel {
             MACH_MSG_TYPE_MOVE_SEND_ONCE => e.ie_bits &= !IE_BITS_SEND_ONCE,
             MACH_MSG_TYPE_MOVE_RECEIVE => {
                 e.ie_bits &= !IE_BITS_RECEIVE;
-                g.receiver = Receiver::InTransit;
+                self.ipc_port_clear_receiver(&mut g, Receiver::InTransit);
             }
             other => panic!("unvalidated disposition {other}"),
         }
@@ -343,7 +341,7 @@ impl Kernel {
         let mut g = self.ip_mq_lock(dest);
         if !g.ip_active() {
             drop(g);
-            self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);
+            self.ipc_kmsg_send_to_dead(dest, kmsg);
             return;
         }
         if matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL) {
@@ -365,7 +363,7 @@ impl Kernel {
         let mut g = self.ip_mq_lock(dest);
         if !g.ip_active() {
             drop(g);
-            self.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_ALL);
+            self.ipc_kmsg_send_to_dead(dest, reply);
             return;
         }
         if matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL) {
@@ -379,6 +377,16 @@ impl Kernel {
             .raise();
         }
         g.ip_messages.push_back(reply);
+    }
+
+    /// The dead-destination branch of `ipc_kmsg_send`: XNU drops only the destination right's
+    /// reference (leaving the right counted in `ip_srights` / `ip_sorights` of the dead port,
+    /// where nothing reads it again) and destroys the rest of the message. The ledger records
+    /// the abandoned right, so a path that also released it would show as an overrelease.
+    fn ipc_kmsg_send_to_dead(&self, dest: PortId, kmsg: Kmsg) {
+        self.ledger_right_abandoned(dest, mach_msgh_bits_remote(kmsg.msgh_bits));
+        self.ip_release(dest);
+        self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_SKIP_REMOTE);
     }
 
     /// `mach_msg(MACH_RCV_MSG)` on `name`: dequeues one message and copies it out.
