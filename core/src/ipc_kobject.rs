@@ -899,7 +899,7 @@ impl Kernel {
         let subst = self.ipc_kobject_disable_locked(&mut g, IKOT_PORT_SUBST_ONCE);
         let wrapper = g.id;
         if subst != IKO_NULL {
-            self.ledger_subst_once_taken(wrapper);
+            self.ledger_subst_once_taken(wrapper, space.id);
         }
         drop(space);
         self.ipc_port_release_send_and_unlock(g);

@@ -1,38 +1,75 @@
-//! The invariant ledger: an auditor independent of the model's own counters.
+//! The invariant ledger: an auditor that trusts none of the model's counters.
+//!
+//! Every quantity it compares a counter with comes from its own records, written by events the
+//! model reports where XNU changes the quantity (a make-send, an arm, a fire, a dealloc, a send
+//! to a dead port: the `ledger_*` hooks), or from walking the holders themselves. It never reads
+//! a counter to decide what that counter should be.
 //!
 //! # What it checks
 //! * **Conservation, at quiescence** ([`Kernel::audit`]). It walks every holder the model has:
-//!   space entries, messages queued on ports (header rights and descriptors), the kernel's receive
-//!   rights, armed no-senders requests and prepared-but-unconsumed notifications, the send right a
-//!   subst-once wrapper owns, the rights kernel objects store in their slots, and the rights the
-//!   caller says it holds. From those alone it derives, per port, the send rights, send-once
-//!   rights and references there must be, and compares them with `ip_srights`, `ip_sorights` and
-//!   `io_references`. Per object it derives the references (creator, donated lazy-port
-//!   references, a thread's hold on its task, a timer port's hold) and compares with the count.
-//!   A holder that names a port or object whose slot was freed (or reused by a newer generation)
-//!   is a `dangling-holder`: a use after free waiting to happen.
-//! * **Events, always on**: a kobject no-senders callback must consume a notification that
-//!   `ipc_notify_no_senders_prepare` produced with `ip_srights` at 0 and the request armed (a
-//!   spoofed or doubled callback is caught here); a lazily allocated kobject publishes exactly one
-//!   port.
+//!   space entries, messages queued on ports (header rights and descriptors), the rights kernel
+//!   objects store in their slots, real no-senders requests, and the rights the caller says it
+//!   holds; to those it adds, from its own records, the kernel's receive rights, armed kobject
+//!   requests, prepared-but-unconsumed notifications, the send right each subst-once wrapper
+//!   owns on its target and the rights abandoned on dead ports. From those alone it derives,
+//!   per port, the send rights, send-once rights and references there must be, and compares
+//!   them with `ip_srights`, `ip_sorights` and `io_references`. Per object it derives the
+//!   references (creator, the reference donated to each armed request or prepared
+//!   notification of a donating type, a thread's hold on its task, a timer port's hold) and
+//!   compares with the count. A holder that names a freed port or object is a
+//!   `dangling-holder`: a use after free waiting to happen.
+//! * **Recorded counters, at quiescence**: per port, `ip_mscount` equals the make-send events
+//!   since the receive right last left its receiver (`mscount-mismatch`; reset where XNU's
+//!   `ipc_port_clear_receiver` resets it, and by the lazy-allocation undo); `ip_nsrequest` is
+//!   armed exactly when an arm event is not yet matched by a fire or a drop
+//!   (`nsrequest-mismatch`); the kernel space receives the port exactly from its allocation
+//!   there to its dealloc (`kernel-receive-right`); a subst-once wrapper points at the target
+//!   it owns a right on (`subst-once-target`); and a port armed through
+//!   `ipc_kobject_nsrequest_locked` with `sync` at or below its make-send count, which XNU
+//!   refuses without senders, still has a send right somewhere (`armed-without-senders`).
+//! * **Events, always on**: a second arm of an armed request; a fire or drop of a request
+//!   never armed; a kobject no-senders callback must consume a notification that
+//!   `ipc_notify_no_senders_prepare` produced (a spoofed or doubled callback is caught here);
+//!   a lazily allocated kobject publishes exactly one port; the kernel deallocates only ports
+//!   it receives; a subst-once wrapper is hollowed only while it owns its right.
+//! * **The reply contract** (`ledger/reply.rs`), for every reply leaving
+//!   `ipc_kobject_server` and every deferred reply, from the request and the MIG table alone:
+//!   id = request id + 100, addressed to the request's reply port with its disposition, no
+//!   local or voucher port; an error reply is a simple 44-byte `mig_reply_error_t` without
+//!   descriptors; a success reply has the routine's `max_reply_msg`, descriptor count and
+//!   complex bit; a request with a send-once reply right gets exactly one reply, from the
+//!   server or later from a routine that answered `MIG_NO_REPLY` (never both, never two).
 //! * **The label contract**, as copyout enforces it, for every entry of every space (with the
 //!   conservation walk, and at any time through [`Kernel::audit_space_labels`]): a send or
-//!   send-once right only to a port whose space label bits the space has, and never a send-once
-//!   right to a port whose label substitutes.
+//!   send-once right only to a port whose space label bits the space has, and never a
+//!   send-once right to a port whose label substitutes; and never a send right to a port
+//!   that copyout must substitute for that space (a subst-once wrapper; a task or thread
+//!   control or read port with an alternate port, of the space's own task), unless a
+//!   subst-once wrapper delivered exactly that right to exactly that space (XNU's way of
+//!   handing out the non-substituted port, recorded when copyout hollows the wrapper).
 //! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
 //!   permanent ports and objects may remain, and no out-of-line copy may be left.
 //! * Counter underflow and overflow, double release and use after free are caught where they
 //!   happen (checked arithmetic in ipc_port.rs, generations in arena.rs), not here.
 //!
-//! # What it deliberately does not check
+//! # What it cannot see
 //! * Mid-operation states: rights held in a function's local variables are invisible to it, so
 //!   [`Kernel::audit`] is only meaningful when no operation is in flight (sequential callers after
 //!   each step, the simulator at quiescence).
-//! * `ip_mscount`: XNU itself rewrites it (destroy, the lazy-allocation undo); the auditor only
-//!   relies on it through XNU's own dealloc checks.
-//! * User reference counts (`urefs`) beyond their bound; receive-right cycles; port sets.
+//! * User reference counts (`urefs`): no event reports them yet (their changes live in
+//!   ipc_right.rs and the copyin / copyout paths), so an entry's urefs are neither derived nor
+//!   bounded here; copyout's silent cap at the maximum goes unseen.
+//! * Which right a slot of a kernel object stores: the walk reads the model's slots (a holder,
+//!   like a space entry), so a routine that stores a right in the wrong object, or drops one
+//!   and stores another of the same port, balances.
+//! * `no-senders-with-senders` reads the `ip_srights` that guarded the prepare (there is no
+//!   independent send-right count mid-operation); a wrong count that also fires is caught
+//!   only later, by conservation.
+//! * Which object an armed request donated a reference to: the walk takes the object from the
+//!   port's kobject field.
+//! * Receive-right cycles, port sets, dead-name requests and port-destroyed requests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ikot::*;
 use crate::ipc_kmsg::{KDescriptor, Kmsg};
@@ -70,6 +107,8 @@ struct EventState {
     /// Requests with a send-once reply right not yet answered: in dispatch, or deferred by a
     /// routine that answered `MIG_NO_REPLY`.
     owed: Vec<ReplyExpectation>,
+    /// Send rights a subst-once wrapper delivered unsubstituted: (target, space).
+    unsubstituted: BTreeSet<(PortId, SpaceId)>,
     fired: u64,
     armed: u64,
 }
@@ -119,6 +158,9 @@ impl Kernel {
     pub(crate) fn ledger_port_freed(&self, p: PortId) {
         let pending = self.ledger.state.with(|s| {
             s.ports.forget(p);
+            if !s.unsubstituted.is_empty() {
+                s.unsubstituted.retain(|&(target, _)| target != p);
+            }
             s.tokens.remove(&p)
         });
         if let Some(n) = pending.filter(|&n| n > 0) {
@@ -259,12 +301,16 @@ impl Kernel {
             .with(|s| s.ports.get_mut(wrapper).subst_target = Some(target));
     }
 
-    /// Copyout hollowed a subst-once wrapper: the target's send right left it.
-    pub(crate) fn ledger_subst_once_taken(&self, wrapper: PortId) {
-        let had = self
-            .ledger
-            .state
-            .with(|s| s.ports.get_mut(wrapper).subst_target.take());
+    /// Copyout into `space` hollowed a subst-once wrapper: the target's send right left it for
+    /// the space, which may hold it unsubstituted.
+    pub(crate) fn ledger_subst_once_taken(&self, wrapper: PortId, space: SpaceId) {
+        let had = self.ledger.state.with(|s| {
+            let target = s.ports.get_mut(wrapper).subst_target.take();
+            if let Some(target) = target {
+                s.unsubstituted.insert((target, space));
+            }
+            target
+        });
         if had.is_none() {
             Finding::violation(
                 "subst-once-target",
@@ -399,7 +445,50 @@ impl Kernel {
                 ),
             ));
         }
+        if ie_bits & IE_BITS_SEND != 0
+            && self.copyout_substitutes(sg, p, label)
+            && !self
+                .ledger
+                .state
+                .with(|s| s.unsubstituted.contains(&(p, sg.id)))
+        {
+            return Err(Finding::violation(
+                "label-contract",
+                format!(
+                    "{:?} holds name {name:#x}, a send right to {p} (label {label:#x}) that copyout \
+                     must substitute for this space, and no subst-once wrapper delivered it",
+                    sg.id
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether copyout into `sg` must replace a send right to `p` (labeled `label`): a
+    /// subst-once wrapper always, a task or thread port (or their read ports) with an alternate
+    /// port when its task is the space's own.
+    fn copyout_substitutes(&self, sg: &SpaceGuard<'_>, p: PortId, label: IpcLabel) -> bool {
+        let subst = label & IPC_LABEL_SUBST_MASK;
+        if subst == 0 {
+            return false;
+        }
+        let g = self.ip_mq_lock(p);
+        if !g.ip_active() {
+            return false;
+        }
+        if subst == IPC_LABEL_SUBST_ONCE {
+            return true;
+        }
+        let has_alt = g.ip_kolabel.is_some_and(|l| IP_VALID(l.ikol_alt_port));
+        let IpcKobject::Object(o) = g.ip_kobject.value else {
+            return false;
+        };
+        drop(g);
+        let task = match subst {
+            IPC_LABEL_SUBST_THREAD | IPC_LABEL_SUBST_THREAD_READ => self.get_threadtask(o),
+            _ => Some(o),
+        };
+        has_alt && task.is_some() && task == sg.is_task
     }
 
     fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
