@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Which engine finds a bug nobody wrote a check for: each mutation of scripts/mutants.py (a
 # mistake in the modelled code, not an injected `kobject::Bug`) is applied to a scratch
-# worktree of HEAD, then the simulator runs every scenario and each fuzz target fuzzes from its
-# committed corpus, each for SECONDS.
+# worktree of HEAD, then the simulator runs every scenario, each fuzz target fuzzes from its
+# committed corpus, each for SECONDS, and the tests of the model and of the fuzz targets (which
+# replay every committed input) run once.
 # usage: scripts/mutants.sh [SECONDS] [NAME...]
 #   SECONDS  budget per engine (default 20; the simulator gets it per scenario, divided by 4)
 #   NAME...  default: every mutant (`scripts/mutants.py list`)
@@ -49,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 git worktree add -q --detach "$work/tree" HEAD
-engines=(sim mig_dispatch kobject_lifecycle sched_race mig_hash)
+engines=(sim mig_dispatch kobject_lifecycle sched_race mig_hash tests)
 printf '%-30s' mutant
 printf ' %-30s' "${engines[@]}"
 printf '\n'
@@ -58,6 +59,7 @@ for name in "${names[@]}"; do
   git -C "$work/tree" checkout -q -- .
   python3 scripts/mutants.py apply "$name" "$work/tree"
   (cd "$work/tree" && cargo build -q --release -p kobjsim 2>/dev/null &&
+    cargo test -q --release -p kobject -p kobject-fuzz --no-run 2>/dev/null &&
     "${FUZZ_CARGO[@]}" build -s none --target-dir "$CARGO_TARGET_DIR/fuzz" >/dev/null 2>&1) || {
     echo "mutants: $name does not build" >&2
     exit 2
@@ -78,7 +80,7 @@ for name in "${names[@]}"; do
     row+=("-")
   fi
   bin="$CARGO_TARGET_DIR/fuzz/x86_64-unknown-linux-gnu/release"
-  for target in "${engines[@]:1}"; do
+  for target in "${engines[@]:1:4}"; do
     dir="$work/$target"
     rm -rf "$dir"
     mkdir -p "$dir/new"
@@ -97,6 +99,19 @@ for name in "${names[@]}"; do
       row+=("-")
     fi
   done
+  log="$work/tests.log"
+  start=$(date +%s.%N)
+  status=0
+  (cd "$work/tree" && cargo test -q --release -p kobject -p kobject-fuzz >"$log" 2>&1) ||
+    status=$?
+  end=$(date +%s.%N)
+  if [[ $status -ne 0 ]]; then
+    found=1
+    row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
+      "$(grep -o '\[[a-z-]*\]' "$log" | head -1)")")
+  else
+    row+=("-")
+  fi
   [[ $found -eq 1 ]] || missed=1
   printf '%-30s' "$name"
   printf ' %-30s' "${row[@]}"
