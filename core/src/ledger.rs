@@ -67,6 +67,10 @@
 //!   only later, by conservation.
 //! * Which object an armed request donated a reference to: the walk takes the object from the
 //!   port's kobject field.
+//! * A call of the wrong path: events come from where XNU changes a quantity, so a copy-send
+//!   that calls the make-send path reports a make-send and the count agrees (the reference
+//!   model, which knows a copy from a make, sees it), and a move of a receive right that skips
+//!   `ipc_port_clear_receiver` skips its reset event too.
 //! * Receive-right cycles, port sets, dead-name requests and port-destroyed requests.
 
 use std::collections::{BTreeMap, BTreeSet};
