@@ -109,9 +109,9 @@ MUTANTS = {
         "core/src/ipc_kobject.rs",
         """            g.ip_nsrequest = NsRequest::KobjectArmed;
             self.ip_reference(g.id);
-            self.ledger_nsrequest_armed(g.id);""",
+            self.ledger_nsrequest_armed(g.id, None);""",
         """            g.ip_nsrequest = NsRequest::KobjectArmed;
-            self.ledger_nsrequest_armed(g.id);""",
+            self.ledger_nsrequest_armed(g.id, None);""",
     ),
     "label-check-passes-send-once": (
         "the label check lets a send-once right to a substituting port through unsubstituted",
@@ -130,6 +130,118 @@ MUTANTS = {
             if max_iter == 0 {""",
         """            max_iter = max_iter.wrapping_sub(1);
             if max_iter <= 1 {""",
+    ),
+    "make-send-no-mscount": (
+        "ipc_port_make_send_any_locked makes the right without counting it in ip_mscount",
+        "core/src/ipc_port.rs",
+        """        g.ip_mscount = g.ip_mscount.wrapping_add(1);
+        self.ledger_make_send(g.id);""",
+        """        self.ledger_make_send(g.id);""",
+    ),
+    "clear-receiver-keeps-mscount": (
+        "ipc_port_clear_receiver moves the receive right without resetting ip_mscount",
+        "core/src/ipc_port.rs",
+        """        g.receiver = receiver;
+        g.ip_mscount = 0;""",
+        """        g.receiver = receiver;""",
+    ),
+    "nsrequest-arms-at-mscount": (
+        "ipc_kobject_nsrequest_locked arms without senders when sync equals the make-send count",
+        "core/src/ipc_kobject.rs",
+        """        if g.ip_srights == 0 && sync <= g.ip_mscount {""",
+        """        if g.ip_srights == 0 && sync < g.ip_mscount {""",
+    ),
+    "lazy-reports-armed-when-waiting": (
+        "the lazy allocator tells its caller it armed when the request was already armed, so "
+        "the caller donates a second object reference",
+        "core/src/ipc_kobject.rs",
+        """            "lazy make-send on {port:?} returned {kr}"
+        );
+        kr == KERN_SUCCESS""",
+        """            "lazy make-send on {port:?} returned {kr}"
+        );
+        kr != KERN_FAILURE""",
+    ),
+    "subst-once-copyout-keeps-wrapper": (
+        "copyout of a subst-once wrapper takes its target without hollowing the wrapper",
+        "core/src/ipc_kobject.rs",
+        """        let subst = self.ipc_kobject_disable_locked(&mut g, IKOT_PORT_SUBST_ONCE);""",
+        """        let subst = self.ipc_kobject_get_locked(&g, IKOT_PORT_SUBST_ONCE);""",
+    ),
+    "dead-destination-releases-right": (
+        "a send to a dead destination releases the destination right as well as the reference",
+        "core/src/mach_msg.rs",
+        """        self.ip_release(dest);
+        self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_SKIP_REMOTE);""",
+        """        self.ip_release(dest);
+        self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);""",
+    ),
+    "new-reply-id-plus-200": (
+        "ipc_kobject_init_new_reply derives the shrunk error reply's id from the old reply's id "
+        "plus 100 again",
+        "core/src/ipc_kobject_server.rs",
+        """        new_reply.msgh_id = old_reply.msgh_id;""",
+        """        new_reply.msgh_id = old_reply.msgh_id.wrapping_add(100);""",
+    ),
+    "new-reply-assumes-send-once": (
+        "ipc_kobject_init_new_reply addresses the shrunk error reply as if every reply right "
+        "were a send-once right",
+        "core/src/ipc_kobject_server.rs",
+        """        new_reply.msgh_bits = old_reply.msgh_bits & !MACH_MSGH_BITS_COMPLEX;""",
+        """        new_reply.msgh_bits = mach_msgh_bits_set(MACH_MSG_TYPE_PORT_SEND_ONCE, 0, 0, 0);""",
+    ),
+    "success-reply-keeps-error-size": (
+        "the MIG stub builds a success reply without setting its size (it keeps "
+        "mig_reply_error_t's)",
+        "core/src/mig_routines.rs",
+        """        reply.msgh_size = desc.max_reply_msg;""",
+        """        let _ = desc.max_reply_msg;""",
+    ),
+    "deferred-routine-also-replies": (
+        "the deferred-reply routine keeps the reply right and still answers with a reply",
+        "core/src/mig_routines.rs",
+        """    state.slot_sonce = call.reply_port;
+    Ok(MigReturn::NoReply)""",
+        """    state.slot_sonce = call.reply_port;
+    Ok(MigReturn::Reply(Vec::new()))""",
+    ),
+    "thread-subst-compares-thread": (
+        "the thread label substitution compares the thread itself, not its task, with the "
+        "space's task (so it never substitutes)",
+        "core/src/ipc_kobject.rs",
+        """        let task = if is_thread {
+            self.get_threadtask(obj)
+        } else {
+            Some(obj)
+        };""",
+        """        let _ = is_thread;
+        let task = Some(obj);""",
+    ),
+    "server-error-destroys-destination": (
+        "ipc_kobject_server destroys a failed request without IPC_KMSG_DESTROY_SKIP_REMOTE "
+        "(the destination right it already released)",
+        "core/src/ipc_kobject_server.rs",
+        """                IPC_KMSG_DESTROY_SKIP_LOCAL | IPC_KMSG_DESTROY_SKIP_REMOTE,""",
+        """                IPC_KMSG_DESTROY_SKIP_LOCAL,""",
+    ),
+    "server-voucher-not-cleared": (
+        "ipc_kobject_server releases the voucher right but leaves it in the request",
+        "core/src/ipc_kobject_server.rs",
+        """            self.ipc_port_release_send(voucher);
+            request.msgh_voucher_port = IP_NULL;
+        }""",
+        """            self.ipc_port_release_send(voucher);
+        }""",
+    ),
+    "semaphore-no-senders-deallocates": (
+        "semaphore_no_senders deallocates the semaphore's port (as the generic pattern does) "
+        "although the semaphore still owns it",
+        "core/src/kobjects.rs",
+        """    pub fn semaphore_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
+        let o = self.lazy_no_senders_object(port, IKOT_SEMAPHORE);""",
+        """    pub fn semaphore_no_senders(&self, port: PortId, mscount: MachPortMscount) {
+        let o = self.lazy_no_senders_object(port, IKOT_SEMAPHORE);
+        self.ipc_kobject_dealloc_port(port, mscount, IKOT_SEMAPHORE);""",
     ),
 }
 

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Which engine finds a bug nobody wrote a check for: each mutation of scripts/mutants.py (a
 # mistake in the modelled code, not an injected `kobject::Bug`) is applied to a scratch
-# worktree of HEAD, then the simulator runs every scenario and each fuzz target fuzzes from its
-# committed corpus, each for SECONDS.
+# worktree of HEAD, then the simulator runs every scenario, each fuzz target fuzzes from its
+# committed corpus, each for SECONDS, and the tests of the model and of the fuzz targets (which
+# replay every committed input) run once.
 # usage: scripts/mutants.sh [SECONDS] [--empty] [--engine E]... [NAME...]
 #   SECONDS    budget per engine (default 20; the simulator gets it per scenario, divided by 4)
 #   --empty    the fuzz targets start from an empty corpus (dictionary kept), not corpus/TARGET
-#   --engine E only these engines (sim, mig_dispatch, kobject_lifecycle, sched_race, mig_hash)
+#   --engine E only these engines (sim, mig_dispatch, kobject_lifecycle, sched_race, mig_hash,
+#              tests)
 #   NAME...    default: every mutant (`scripts/mutants.py list`)
 # Prints one row per mutant: for each engine, the seconds to its first finding and the
 # invariant, or "-". Exit status: 0 every mutant found by some engine, 1 one was missed, 2 a
 # usage error or a stale mutation. The working tree is not touched.
 set -euo pipefail
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 seconds=20
@@ -59,7 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 git worktree add -q --detach "$work/tree" HEAD
-engines=(sim mig_dispatch kobject_lifecycle sched_race mig_hash)
+engines=(sim mig_dispatch kobject_lifecycle sched_race mig_hash tests)
 if [[ ${#only[@]} -gt 0 ]]; then
   for e in "${only[@]}"; do
     printf '%s\n' "${engines[@]}" | grep -qx -- "$e" || { echo "mutants: unknown engine $e" >&2; exit 2; }
@@ -74,6 +76,7 @@ for name in "${names[@]}"; do
   git -C "$work/tree" checkout -q -- .
   python3 scripts/mutants.py apply "$name" "$work/tree"
   (cd "$work/tree" && cargo build -q --release -p kobjsim 2>/dev/null &&
+    cargo test -q --release -p kobject -p kobject-fuzz --no-run 2>/dev/null &&
     "${FUZZ_CARGO[@]}" build -s none --target-dir "$CARGO_TARGET_DIR/fuzz" >/dev/null 2>&1) || {
     echo "mutants: $name does not build" >&2
     exit 2
@@ -90,6 +93,22 @@ for name in "${names[@]}"; do
         --seconds "$sim_seconds" --out "$work/sim-artifacts" >"$log" 2>&1) || status=$?
       end=$(date +%s.%N)
       if [[ $status -eq 1 ]]; then
+        found=1
+        row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
+          "$(grep -o '\[[a-z-]*\]' "$log" | head -1)")")
+      else
+        row+=("-")
+      fi
+      continue
+    fi
+    if [[ "$target" == tests ]]; then
+      log="$work/tests.log"
+      start=$(date +%s.%N)
+      status=0
+      (cd "$work/tree" && cargo test -q --release -p kobject -p kobject-fuzz >"$log" 2>&1) ||
+        status=$?
+      end=$(date +%s.%N)
+      if [[ $status -ne 0 ]]; then
         found=1
         row+=("$(printf '%.1fs %s' "$(echo "$end - $start" | bc)" \
           "$(grep -o '\[[a-z-]*\]' "$log" | head -1)")")

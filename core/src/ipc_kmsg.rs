@@ -135,8 +135,15 @@ impl Kernel {
         }
     }
 
-    /// `ipc_kmsg_free`: frees memory only, never touches rights.
+    /// Models `ipc_kmsg_free`: frees memory only, never touches rights; the voucher right must
+    /// have been taken out first (XNU asserts it).
     pub fn ipc_kmsg_free(&self, kmsg: Kmsg) {
+        xnu_assert!(
+            !IP_VALID(kmsg.msgh_voucher_port),
+            "ipc_kmsg_free of message {} still holding voucher {:?}",
+            kmsg.msgh_id,
+            kmsg.msgh_voucher_port
+        );
         drop(kmsg);
     }
 

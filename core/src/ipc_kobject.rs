@@ -243,7 +243,7 @@ impl Kernel {
         if options & IPC_KOBJECT_ALLOC_NSREQUEST != 0 {
             g.ip_nsrequest = NsRequest::KobjectArmed;
             self.ip_reference(g.id);
-            self.ledger_nsrequest_armed(g.id);
+            self.ledger_nsrequest_armed(g.id, None);
         }
         if options & IPC_KOBJECT_ALLOC_NO_GRANT != 0 {
             g.ip_no_grant = true;
@@ -276,7 +276,12 @@ impl Kernel {
         };
         let mut g = self.ip_mq_lock(p);
         self.ipc_kobject_init_port(&mut g, kobject, ty, options);
-        debug_assert_eq!(g.ip_kotype(), ty);
+        xnu_assert!(
+            g.ip_kotype() == ty,
+            "{} allocated as {}",
+            g.id,
+            ikot_name(ty)
+        );
         self.trace_port("ipc_kobject_alloc_port", &g);
         p
     }
@@ -310,12 +315,14 @@ impl Kernel {
         let IpcPort::Port(t) = target else {
             return target;
         };
-        IpcPort::Port(self.ipc_kobject_alloc_labeled_port(
+        let wrapper = self.ipc_kobject_alloc_labeled_port(
             IpcKobject::Port(t),
             IKOT_PORT_SUBST_ONCE,
             IPC_LABEL_SUBST_ONCE,
             IPC_KOBJECT_ALLOC_MAKE_SEND | IPC_KOBJECT_ALLOC_NSREQUEST,
-        ))
+        );
+        self.ledger_subst_once_stored(wrapper, t);
+        IpcPort::Port(wrapper)
     }
 
     /// Models ipc_kobject_make_send_lazy_alloc_port (osfmk/kern/ipc_kobject.c,
@@ -376,6 +383,7 @@ impl Kernel {
         if !self.bug(crate::bugs::Bug::LazyAllocNoUndo) {
             let mut g = self.ip_mq_lock(fresh);
             g.ip_mscount = 0;
+            self.ledger_mscount_reset(fresh);
             g.ip_srights = 0;
             drop(g);
             self.ip_release_live(fresh);
@@ -438,7 +446,7 @@ impl Kernel {
         if !self.bug(crate::bugs::Bug::NsrequestMissingReference) {
             self.ip_reference(g.id);
         }
-        self.ledger_nsrequest_armed(g.id);
+        self.ledger_nsrequest_armed(g.id, Some(sync));
         self.trace_port("ipc_kobject_nsrequest_locked", g);
         KERN_SUCCESS
     }
@@ -890,6 +898,9 @@ impl Kernel {
         *flags |= IPC_OBJECT_COPYOUT_FLAGS_NO_LABEL_CHECK;
         let subst = self.ipc_kobject_disable_locked(&mut g, IKOT_PORT_SUBST_ONCE);
         let wrapper = g.id;
+        if subst != IKO_NULL {
+            self.ledger_subst_once_taken(wrapper, space.id);
+        }
         drop(space);
         self.ipc_port_release_send_and_unlock(g);
         let IpcKobject::Port(target) = subst else {

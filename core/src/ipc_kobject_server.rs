@@ -1,17 +1,16 @@
 //! Models the dispatch half of osfmk/kern/ipc_kobject.c (xnu-11215.1.10): reply status and
 //! initialisation, `ipc_kobject_server_internal` and `ipc_kobject_server`, in the seed's order.
 //!
-//! The reply contract is checked here as it is produced (id + 100, error replies simple and
-//! `mig_reply_error_t` sized, never queued for a kernel-space port); rights conservation across
-//! the whole round trip is the ledger's job.
+//! The ledger checks every reply against the client's contract as it leaves
+//! `ipc_kobject_server` (see `ledger/reply.rs`), from the request and the MIG table alone; rights
+//! conservation across the whole round trip is the ledger's audit.
 
 use crate::ikot::IKOT_UEXT_OBJECT;
 use crate::ipc_kmsg::Kmsg;
 use crate::ipc_kobject_mig::{MigHash, MigTable, KOBJ_IDX_NOT_SET};
-use crate::ipc_port::{IpcPort, PortId, IP_NULL, IP_VALID};
+use crate::ipc_port::{PortId, IP_NULL, IP_VALID};
 use crate::kernel::{Kernel, ObjId, IPC_SPACE_KERNEL};
 use crate::mach::*;
-use crate::outcome::Finding;
 
 /// `mac_task_kobj_msg_evaluate`: the MACF policy consulted for a filtered kobject call.
 pub type KobjMsgEvaluate = fn(task: Option<ObjId>, msgh_id: i32, kobjidx: i32) -> KernReturn;
@@ -169,6 +168,7 @@ impl Kernel {
     /// `IKOT_UEXT_OBJECT` (DriverKit) is an extension point: the model answers
     /// `KERN_INVALID_NAME`, which `uext_server` returns for a port that is not a server.
     pub fn ipc_kobject_server(&self, port: PortId, mut request: Kmsg) -> Option<Kmsg> {
+        let expected = self.ledger_reply_expected(&request);
         let mut reply = if self.ip_kotype(port) == IKOT_UEXT_OBJECT {
             let mut reply = self.ipc_kobject_alloc_mig_error();
             self.ipc_kobject_init_reply(&mut reply, &request, KERN_INVALID_NAME);
@@ -181,7 +181,6 @@ impl Kernel {
             MACH_MSG_TYPE_PORT_SEND_ONCE => self.ipc_port_release_sonce(request.msgh_remote_port),
             _ => xnu_panic!("ipc_kobject_server: strange destination rights"),
         }
-        request.msgh_remote_port = IP_NULL;
         let voucher = request.msgh_voucher_port;
         if IP_VALID(voucher) {
             xnu_assert!(
@@ -203,7 +202,7 @@ impl Kernel {
             );
         }
         let r = reply.take()?;
-        self.check_reply_contract(&r);
+        self.ledger_reply_returned(&expected, &r);
         let reply_port = r.msgh_remote_port;
         if !IP_VALID(reply_port) {
             self.ipc_kmsg_destroy(r, IPC_KMSG_DESTROY_NOT_SIGNED);
@@ -216,33 +215,6 @@ impl Kernel {
             return None;
         }
         Some(r)
-    }
-
-    /// The reply contract at the dispatch boundary: an error reply is simple, exactly
-    /// `mig_reply_error_t` sized, and carries no local or voucher port.
-    fn check_reply_contract(&self, reply: &Kmsg) {
-        let status = self.ipc_kobject_reply_status(reply);
-        if status == KERN_SUCCESS {
-            return;
-        }
-        let ok = !reply.is_complex()
-            && reply.msgh_size == MIG_REPLY_ERROR_SIZE
-            && reply.msgh_local_port == IpcPort::Null
-            && reply.body.is_empty();
-        if !ok {
-            Finding::violation(
-                "reply-contract",
-                format!(
-                    "error reply (status {status}, id {}) is not a simple 44-byte mig_reply_error_t: \
-                     bits {:#x}, size {}, {} descriptors",
-                    reply.msgh_id,
-                    reply.msgh_bits,
-                    reply.msgh_size,
-                    reply.body.len()
-                ),
-            )
-            .raise();
-        }
     }
 
     /// The table this kernel dispatches through.

@@ -443,10 +443,24 @@ impl Kernel {
     }
 
     /// `require_ip_active`.
+    /// # Deviations
+    /// The message names the port by its handle and the check (XNU prints its address).
     pub fn require_ip_active(&self, g: &PortGuard<'_>) {
         if !g.ip_active() {
-            xnu_panic!("{}: port is not active (require_ip_active)", g.id);
+            xnu_panic!("Using inactive port {} (require_ip_active)", g.id);
         }
+    }
+
+    /// Models `ipc_port_clear_receiver` as far as the model keeps its state: the receive right
+    /// leaves its receiver (for `receiver`) and the make-send count starts again.
+    /// # Conditions
+    /// Port locked.
+    /// # Deviations
+    /// Port-set membership and the message queue's sync state are not modelled.
+    pub fn ipc_port_clear_receiver(&self, g: &mut PortGuard<'_>, receiver: Receiver) {
+        g.receiver = receiver;
+        g.ip_mscount = 0;
+        self.ledger_mscount_reset(g.id);
     }
 
     /// Models `ipc_port_make_send_any_locked` (osfmk/ipc/ipc_port.c).
@@ -456,9 +470,10 @@ impl Kernel {
         self.require_ip_active(g);
         let before = g.ip_srights;
         g.ip_mscount = g.ip_mscount.wrapping_add(1);
+        self.ledger_make_send(g.id);
         self.ip_srights_inc(g);
         self.ip_reference(g.id);
-        debug_assert_eq!(g.ip_srights, before + 1);
+        assert_eq!(g.ip_srights, before + 1);
         self.trace_port("ipc_port_make_send_any_locked", g);
         g.id
     }
@@ -599,7 +614,7 @@ impl Kernel {
         port.io_references.store(1, MemOrder::Relaxed);
         port.io_references_seen.store(1, MemOrder::Relaxed);
         drop(state);
-        self.ledger_port_allocated(p);
+        self.ledger_port_allocated(p, space);
         IpcPort::Port(p)
     }
 
@@ -608,9 +623,15 @@ impl Kernel {
     /// Port locked and active (panics otherwise), received by `space`.
     pub fn ipc_port_dealloc_special_and_unlock(&self, mut g: PortGuard<'_>, space: SpaceId) {
         self.require_ip_active(&g);
-        debug_assert!(matches!(g.receiver, Receiver::InSpace { space: s, .. } if s == space));
-        g.receiver = Receiver::Limbo;
-        g.ip_mscount = 0;
+        xnu_assert!(
+            matches!(g.receiver, Receiver::InSpace { space: s, .. } if s == space),
+            "{} deallocated by {space:?}, which does not receive it",
+            g.id
+        );
+        if space == IPC_SPACE_KERNEL {
+            self.ledger_kernel_receive_released(g.id);
+        }
+        self.ipc_port_clear_receiver(&mut g, Receiver::Limbo);
         self.ipc_port_destroy(g);
     }
 
@@ -625,10 +646,10 @@ impl Kernel {
         let p = g.id;
         self.require_ip_active(&g);
         g.io_bits_andnot(IO_BITS_ACTIVE);
-        g.ip_mscount = 0;
-        g.receiver = Receiver::Dead {
+        let dead = Receiver::Dead {
             timestamp: self.next_timestamp(),
         };
+        self.ipc_port_clear_receiver(&mut g, dead);
         let queued: Vec<Kmsg> = g.ip_messages.drain(..).collect();
         let token = self.ipc_notify_no_senders_prepare(&mut g);
         self.trace_port("ipc_port_destroy", &g);

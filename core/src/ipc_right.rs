@@ -853,8 +853,7 @@ impl Kernel {
         entry.ie_bits &= !IE_BITS_RECEIVE;
         sg.ipc_entry_modified(name, entry);
         self.ipc_pset_remove_member(sg, name);
-        // `ipc_port_clear_receiver`: the port is in transit.
-        g.receiver = Receiver::InTransit;
+        self.ipc_port_clear_receiver(&mut g, Receiver::InTransit);
         Ok(IpcPort::Port(p))
     }
 

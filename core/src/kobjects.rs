@@ -122,7 +122,9 @@ impl Kernel {
         }
     }
 
-    /// `semaphore_free` / `ipc_voucher_free`: the lazy port dies with the object.
+    /// Models `semaphore_free` / `ipc_voucher_free`: the lazy port dies with the object. The
+    /// port must still be active with no send right: `ipc_kobject_dealloc_port` panics
+    /// ("Using inactive port") on a dead one, as XNU does.
     fn object_free(&self, o: ObjId) {
         // Rights the object stored (special ports, saved reply rights) die with it.
         self.mig_object_slots_drain(o);
@@ -135,7 +137,11 @@ impl Kernel {
                 ObjKind::Voucher => IKOT_VOUCHER,
                 _ => IKOT_NONE,
             };
-            if ty != IKOT_NONE && self.ip_active(p) {
+            if ty != IKOT_NONE {
+                xnu_assert!(
+                    self.ip_mq_lock(p).ip_srights == 0,
+                    "{o} ({kind:?}) freed while its port {p} has send rights"
+                );
                 self.ipc_kobject_dealloc_port(p, 0, ty);
             }
         }
@@ -212,16 +218,33 @@ impl Kernel {
 
     /// Models `semaphore_no_senders` (osfmk/kern/sync_sema.c): drops the donated reference.
     pub fn semaphore_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
-        if let IpcKobject::Object(o) = self.ipc_kobject_get_stable(port, IKOT_SEMAPHORE) {
-            self.object_release(o);
-        }
+        let o = self.lazy_no_senders_object(port, IKOT_SEMAPHORE);
+        self.object_release(o);
     }
 
     /// Models `ipc_voucher_no_senders` (osfmk/ipc/ipc_voucher.c): drops the donated reference.
     pub fn ipc_voucher_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
-        if let IpcKobject::Object(o) = self.ipc_kobject_get_stable(port, IKOT_VOUCHER) {
-            self.object_release(o);
-        }
+        let o = self.lazy_no_senders_object(port, IKOT_VOUCHER);
+        self.object_release(o);
+    }
+
+    /// The object a semaphore or voucher no-senders callback releases: XNU asserts the port
+    /// still names one.
+    /// # Deviations
+    /// `semaphore_no_senders` also asserts `semaphore->port == port`; the model's path tests
+    /// attach ports to semaphores without the lazy store, so that half is left to the ledger
+    /// (`lazy-alloc-one-port`).
+    fn lazy_no_senders_object(&self, port: PortId, ty: IpcKobjectType) -> ObjId {
+        let kobject = self.ipc_kobject_get_stable(port, ty);
+        let IpcKobject::Object(o) = kobject else {
+            xnu_assert!(
+                false,
+                "{} no-senders on {port} with no object",
+                ikot_name(ty)
+            );
+            unreachable!()
+        };
+        o
     }
 
     /// Generic no-senders for types the model does not instantiate: the port is deallocated
@@ -251,7 +274,11 @@ impl Kernel {
     /// The model never arms the control port, so this only re-checks staleness.
     pub fn task_port_no_senders(&self, port: PortId, _mscount: MachPortMscount) {
         let g = self.ip_mq_lock(port);
-        debug_assert!(g.ip_kotype() == IKOT_TASK_CONTROL);
+        xnu_assert!(
+            g.ip_kotype() == IKOT_TASK_CONTROL,
+            "task_port_no_senders on {port} of type {}",
+            ikot_name(g.ip_kotype())
+        );
     }
 
     /// Models `task_suspension_no_senders` (osfmk/kern/task.c): re-arms with the notified count;

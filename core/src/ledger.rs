@@ -1,38 +1,79 @@
-//! The invariant ledger: an auditor independent of the model's own counters.
+//! The invariant ledger: an auditor that trusts none of the model's counters.
+//!
+//! Every quantity it compares a counter with comes from its own records, written by events the
+//! model reports where XNU changes the quantity (a make-send, an arm, a fire, a dealloc, a send
+//! to a dead port: the `ledger_*` hooks), or from walking the holders themselves. It never reads
+//! a counter to decide what that counter should be.
 //!
 //! # What it checks
 //! * **Conservation, at quiescence** ([`Kernel::audit`]). It walks every holder the model has:
-//!   space entries, messages queued on ports (header rights and descriptors), the kernel's receive
-//!   rights, armed no-senders requests and prepared-but-unconsumed notifications, the send right a
-//!   subst-once wrapper owns, the rights kernel objects store in their slots, and the rights the
-//!   caller says it holds. From those alone it derives, per port, the send rights, send-once
-//!   rights and references there must be, and compares them with `ip_srights`, `ip_sorights` and
-//!   `io_references`. Per object it derives the references (creator, donated lazy-port
-//!   references, a thread's hold on its task, a timer port's hold) and compares with the count.
-//!   A holder that names a port or object whose slot was freed (or reused by a newer generation)
-//!   is a `dangling-holder`: a use after free waiting to happen.
-//! * **Events, always on**: a kobject no-senders callback must consume a notification that
-//!   `ipc_notify_no_senders_prepare` produced with `ip_srights` at 0 and the request armed (a
-//!   spoofed or doubled callback is caught here); a lazily allocated kobject publishes exactly one
-//!   port.
+//!   space entries, messages queued on ports (header rights and descriptors), the rights kernel
+//!   objects store in their slots, real no-senders requests, and the rights the caller says it
+//!   holds; to those it adds, from its own records, the kernel's receive rights, armed kobject
+//!   requests, prepared-but-unconsumed notifications, the send right each subst-once wrapper
+//!   owns on its target and the rights abandoned on dead ports. From those alone it derives,
+//!   per port, the send rights, send-once rights and references there must be, and compares
+//!   them with `ip_srights`, `ip_sorights` and `io_references`. Per object it derives the
+//!   references (creator, the reference donated to each armed request or prepared
+//!   notification of a donating type, a thread's hold on its task, a timer port's hold) and
+//!   compares with the count. A holder that names a freed port or object is a
+//!   `dangling-holder`: a use after free waiting to happen.
+//! * **Recorded counters, at quiescence**: per port, `ip_mscount` equals the make-send events
+//!   since the receive right last left its receiver (`mscount-mismatch`; reset where XNU's
+//!   `ipc_port_clear_receiver` resets it, and by the lazy-allocation undo); `ip_nsrequest` is
+//!   armed exactly when an arm event is not yet matched by a fire or a drop
+//!   (`nsrequest-mismatch`); the kernel space receives the port exactly from its allocation
+//!   there to its dealloc (`kernel-receive-right`); a subst-once wrapper points at the target
+//!   it owns a right on (`subst-once-target`); and a port armed through
+//!   `ipc_kobject_nsrequest_locked` with `sync` at or below its make-send count, which XNU
+//!   refuses without senders, still has a send right somewhere (`armed-without-senders`).
+//! * **Events, always on**: a second arm of an armed request; a fire or drop of a request
+//!   never armed; a kobject no-senders callback must consume a notification that
+//!   `ipc_notify_no_senders_prepare` produced (a spoofed or doubled callback is caught here);
+//!   a lazily allocated kobject publishes exactly one port; the kernel deallocates only ports
+//!   it receives; a subst-once wrapper is hollowed only while it owns its right.
+//! * **The reply contract** (`ledger/reply.rs`), for every reply leaving
+//!   `ipc_kobject_server` and every deferred reply, from the request and the MIG table alone:
+//!   id = request id + 100, addressed to the request's reply port with its disposition, no
+//!   local or voucher port; an error reply is a simple 44-byte `mig_reply_error_t` without
+//!   descriptors; a success reply has the routine's `max_reply_msg`, descriptor count and
+//!   complex bit; a request with a send-once reply right gets exactly one reply, from the
+//!   server or later from a routine that answered `MIG_NO_REPLY` (never both, never two).
 //! * **The label contract**, as copyout enforces it, for every entry of every space (with the
 //!   conservation walk, and at any time through [`Kernel::audit_space_labels`]): a send or
-//!   send-once right only to a port whose space label bits the space has, and never a send-once
-//!   right to a port whose label substitutes.
+//!   send-once right only to a port whose space label bits the space has, and never a
+//!   send-once right to a port whose label substitutes; and never a send right to a port
+//!   that copyout must substitute for that space (a subst-once wrapper; a task or thread
+//!   control or read port with an alternate port, of the space's own task), unless a
+//!   subst-once wrapper delivered exactly that right to exactly that space (XNU's way of
+//!   handing out the non-substituted port, recorded when copyout hollows the wrapper).
 //! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
 //!   permanent ports and objects may remain, and no out-of-line copy may be left.
 //! * Counter underflow and overflow, double release and use after free are caught where they
 //!   happen (checked arithmetic in ipc_port.rs, generations in arena.rs), not here.
 //!
-//! # What it deliberately does not check
+//! # What it cannot see
 //! * Mid-operation states: rights held in a function's local variables are invisible to it, so
 //!   [`Kernel::audit`] is only meaningful when no operation is in flight (sequential callers after
 //!   each step, the simulator at quiescence).
-//! * `ip_mscount`: XNU itself rewrites it (destroy, the lazy-allocation undo); the auditor only
-//!   relies on it through XNU's own dealloc checks.
-//! * User reference counts (`urefs`) beyond their bound; receive-right cycles; port sets.
+//! * User reference counts (`urefs`): no event reports them yet (their changes live in
+//!   ipc_right.rs and the copyin / copyout paths), so an entry's urefs are neither derived nor
+//!   bounded here; copyout's silent cap at the maximum goes unseen.
+//! * Which right a slot of a kernel object stores: the walk reads the model's slots (a holder,
+//!   like a space entry), so a routine that stores a right in the wrong object, or drops one
+//!   and stores another of the same port, balances.
+//! * `no-senders-with-senders` reads the `ip_srights` that guarded the prepare (there is no
+//!   independent send-right count mid-operation); a wrong count that also fires is caught
+//!   only later, by conservation.
+//! * Which object an armed request donated a reference to: the walk takes the object from the
+//!   port's kobject field.
+//! * A call of the wrong path: events come from where XNU changes a quantity, so a copy-send
+//!   that calls the make-send path reports a make-send and the count agrees (the reference
+//!   model, which knows a copy from a make, sees it), and a move of a receive right that skips
+//!   `ipc_port_clear_receiver` skips its reset event too.
+//! * Receive-right cycles, port sets, dead-name requests and port-destroyed requests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ikot::*;
 use crate::ipc_kmsg::{KDescriptor, Kmsg};
@@ -53,12 +94,25 @@ pub enum Held {
     ObjectRef(ObjId),
 }
 
+mod records;
+mod reply;
+
+use records::PortRecords;
+pub use reply::ReplyExpectation;
+
 #[derive(Default)]
 struct EventState {
     /// Prepared kobject no-senders notifications not yet delivered, per port.
     tokens: BTreeMap<PortId, u32>,
     /// The port each lazily allocated kobject published.
     published: BTreeMap<IpcKobject, PortId>,
+    /// What each live port's counters must be, from events alone.
+    ports: PortRecords,
+    /// Requests with a send-once reply right not yet answered: in dispatch, or deferred by a
+    /// routine that answered `MIG_NO_REPLY`.
+    owed: Vec<ReplyExpectation>,
+    /// Send rights a subst-once wrapper delivered unsubstituted: (target, space).
+    unsubstituted: BTreeSet<(PortId, SpaceId)>,
     fired: u64,
     armed: u64,
 }
@@ -84,21 +138,35 @@ struct Expected {
     armed: u32,
     tokens: u32,
     refs_extra: u32,
+    /// Rights counted on a dead port that own no reference (see `PortRecord::abandoned_send`).
+    abandoned: u32,
 }
 
 impl Expected {
-    /// Every right owns a reference; so do the kernel's receive right, an armed request and a
-    /// prepared notification.
+    /// Every right owns a reference (but an abandoned one); so do the kernel's receive right,
+    /// an armed request and a prepared notification.
     fn refs(&self) -> u32 {
-        self.send + self.send_once + self.receive + self.armed + self.tokens + self.refs_extra
+        (self.send + self.send_once + self.receive + self.armed + self.tokens + self.refs_extra)
+            .saturating_sub(self.abandoned)
     }
 }
 
 impl Kernel {
-    pub(crate) fn ledger_port_allocated(&self, _p: PortId) {}
+    /// A port was allocated, received by `space`.
+    pub(crate) fn ledger_port_allocated(&self, p: PortId, space: SpaceId) {
+        self.ledger.state.with(|s| {
+            s.ports.fresh(p).kernel_receive = space == IPC_SPACE_KERNEL;
+        });
+    }
 
     pub(crate) fn ledger_port_freed(&self, p: PortId) {
-        let pending = self.ledger.state.with(|s| s.tokens.remove(&p));
+        let pending = self.ledger.state.with(|s| {
+            s.ports.forget(p);
+            if !s.unsubstituted.is_empty() {
+                s.unsubstituted.retain(|&(target, _)| target != p);
+            }
+            s.tokens.remove(&p)
+        });
         if let Some(n) = pending.filter(|&n| n > 0) {
             Finding::violation(
                 "notification-ref",
@@ -116,8 +184,52 @@ impl Kernel {
             .with(|s| s.published.remove(&IpcKobject::Object(o)));
     }
 
-    pub(crate) fn ledger_nsrequest_armed(&self, _p: PortId) {
-        self.ledger.state.with(|s| s.armed += 1);
+    /// A send right was made (`ip_mscount` counts it).
+    pub(crate) fn ledger_make_send(&self, p: PortId) {
+        self.ledger.state.with(|s| {
+            let r = s.ports.get_mut(p);
+            r.mscount = r.mscount.wrapping_add(1);
+        });
+    }
+
+    /// The port's receive right left its receiver (`ipc_port_clear_receiver`): the make-send
+    /// count starts again.
+    pub(crate) fn ledger_mscount_reset(&self, p: PortId) {
+        self.ledger.state.with(|s| s.ports.get_mut(p).mscount = 0);
+    }
+
+    /// The kernel gave up the receive right it was allocated with (`ipc_port_dealloc_special`).
+    pub(crate) fn ledger_kernel_receive_released(&self, p: PortId) {
+        let held = self
+            .ledger
+            .state
+            .with(|s| std::mem::take(&mut s.ports.get_mut(p).kernel_receive));
+        if !held {
+            Finding::violation(
+                "kernel-receive-right",
+                format!("{p} deallocated by the kernel space, which never received it"),
+            )
+            .raise();
+        }
+    }
+
+    /// A kobject no-senders request was armed; `sync` is the make-send count an
+    /// `ipc_kobject_nsrequest_locked` caller passed (`None` when armed at allocation).
+    pub(crate) fn ledger_nsrequest_armed(&self, p: PortId, sync: Option<MachPortMscount>) {
+        let was_armed = self.ledger.state.with(|s| {
+            s.armed += 1;
+            let r = s.ports.get_mut(p);
+            let was = std::mem::replace(&mut r.armed, true);
+            r.armed_needs_sender = sync.is_some_and(|sync| sync <= r.mscount);
+            was
+        });
+        if was_armed {
+            Finding::violation(
+                "nsrequest-double-arm",
+                format!("{p}: a no-senders request armed while one already is"),
+            )
+            .raise();
+        }
     }
 
     /// `prepare` moved an armed request into a token.
@@ -129,22 +241,45 @@ impl Kernel {
             )
             .raise();
         }
-        self.ledger.state.with(|s| {
+        let was_armed = self.ledger.state.with(|s| {
             *s.tokens.entry(p).or_insert(0) += 1;
             s.fired += 1;
+            std::mem::take(&mut s.ports.get_mut(p).armed)
         });
+        self.ledger_require_armed(p, was_armed, "fired");
     }
 
-    pub(crate) fn ledger_nsrequest_dropped(&self, _p: PortId) {}
+    /// The destroy path dropped an armed request with its reference.
+    pub(crate) fn ledger_nsrequest_dropped(&self, p: PortId) {
+        let was_armed = self
+            .ledger
+            .state
+            .with(|s| std::mem::take(&mut s.ports.get_mut(p).armed));
+        self.ledger_require_armed(p, was_armed, "dropped");
+    }
+
+    fn ledger_require_armed(&self, p: PortId, was_armed: bool, what: &str) {
+        if !was_armed {
+            Finding::violation(
+                "nsrequest-mismatch",
+                format!("no-senders request of {p} {what}, but none was armed"),
+            )
+            .raise();
+        }
+    }
 
     /// A kobject no-senders callback is about to run: it must consume a prepared notification.
+    /// A subst-once wrapper's callback takes over the send right its wrapper owned.
     pub(crate) fn ledger_nsrequest_consumed(&self, p: PortId) {
-        let ok = self.ledger.state.with(|s| match s.tokens.get_mut(&p) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                true
+        let ok = self.ledger.state.with(|s| {
+            s.ports.get_mut(p).subst_target = None;
+            match s.tokens.get_mut(&p) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
             }
-            _ => false,
         });
         if !ok {
             let (srights, armed) = {
@@ -161,6 +296,44 @@ impl Kernel {
             )
             .raise();
         }
+    }
+
+    /// A subst-once wrapper was made around a send right on `target`.
+    pub(crate) fn ledger_subst_once_stored(&self, wrapper: PortId, target: PortId) {
+        self.ledger
+            .state
+            .with(|s| s.ports.get_mut(wrapper).subst_target = Some(target));
+    }
+
+    /// Copyout into `space` hollowed a subst-once wrapper: the target's send right left it for
+    /// the space, which may hold it unsubstituted.
+    pub(crate) fn ledger_subst_once_taken(&self, wrapper: PortId, space: SpaceId) {
+        let had = self.ledger.state.with(|s| {
+            let target = s.ports.get_mut(wrapper).subst_target.take();
+            if let Some(target) = target {
+                s.unsubstituted.insert((target, space));
+            }
+            target
+        });
+        if had.is_none() {
+            Finding::violation(
+                "subst-once-target",
+                format!("subst-once wrapper {wrapper} hollowed, but it owned no right"),
+            )
+            .raise();
+        }
+    }
+
+    /// A message to dead `p` left its destination right counted but unowned: XNU's
+    /// `ipc_kmsg_send` drops only the reference.
+    pub(crate) fn ledger_right_abandoned(&self, p: PortId, disposition: MachMsgTypeName) {
+        self.ledger.state.with(|s| {
+            let r = s.ports.get_mut(p);
+            match disposition {
+                MACH_MSG_TYPE_PORT_SEND => r.abandoned_send += 1,
+                _ => r.abandoned_sonce += 1,
+            }
+        });
     }
 
     pub(crate) fn ledger_lazy_published(&self, kobject: IpcKobject, p: PortId) {
@@ -197,10 +370,25 @@ impl Kernel {
                 Held::ObjectRef(o) => *t.object(o)? += 1,
             }
         }
+        self.ledger_owed_prune(|port| match port {
+            IpcPort::Port(p) => t.peek_port(p).send_once > 0,
+            _ => false,
+        });
         for (p, seen) in &seen {
             let e = t.take_port(*p);
             if !seen.balances(&e) {
                 return Err(self.port_mismatch(*p, seen, e));
+            }
+            if seen.needs_sender && e.send == 0 {
+                return Err(Finding::violation(
+                    "armed-without-senders",
+                    format!(
+                        "{p} ({}) is active and armed with no send right anywhere: the request \
+                         was armed with sync at or below the make-send count, which \
+                         ipc_kobject_nsrequest_locked refuses (KERN_FAILURE) without senders",
+                        ikot_name(seen.kotype)
+                    ),
+                ));
             }
         }
         for o in self.iter_live_objects() {
@@ -261,7 +449,50 @@ impl Kernel {
                 ),
             ));
         }
+        if ie_bits & IE_BITS_SEND != 0
+            && self.copyout_substitutes(sg, p, label)
+            && !self
+                .ledger
+                .state
+                .with(|s| s.unsubstituted.contains(&(p, sg.id)))
+        {
+            return Err(Finding::violation(
+                "label-contract",
+                format!(
+                    "{:?} holds name {name:#x}, a send right to {p} (label {label:#x}) that copyout \
+                     must substitute for this space, and no subst-once wrapper delivered it",
+                    sg.id
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether copyout into `sg` must replace a send right to `p` (labeled `label`): a
+    /// subst-once wrapper always, a task or thread port (or their read ports) with an alternate
+    /// port when its task is the space's own.
+    fn copyout_substitutes(&self, sg: &SpaceGuard<'_>, p: PortId, label: IpcLabel) -> bool {
+        let subst = label & IPC_LABEL_SUBST_MASK;
+        if subst == 0 {
+            return false;
+        }
+        let g = self.ip_mq_lock(p);
+        if !g.ip_active() {
+            return false;
+        }
+        if subst == IPC_LABEL_SUBST_ONCE {
+            return true;
+        }
+        let has_alt = g.ip_kolabel.is_some_and(|l| IP_VALID(l.ikol_alt_port));
+        let IpcKobject::Object(o) = g.ip_kobject.value else {
+            return false;
+        };
+        drop(g);
+        let task = match subst {
+            IPC_LABEL_SUBST_THREAD | IPC_LABEL_SUBST_THREAD_READ => self.get_threadtask(o),
+            _ => Some(o),
+        };
+        has_alt && task.is_some() && task == sg.is_task
     }
 
     fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
@@ -290,14 +521,16 @@ impl Kernel {
     }
 
     /// Tallies what each port holds (queued messages, a subst-once target, armed requests and
-    /// donated object references) and snapshots its own counters for the comparison.
+    /// donated object references), all from the ledger's own records, checks the port's
+    /// counters that are not conserved quantities (make-send count, armed request, kernel
+    /// receive right, subst-once target) against those records, and snapshots the rest for
+    /// the comparison.
     fn audit_ports(&self, t: &mut Tallies) -> Result<Vec<(PortId, Seen)>, Finding> {
         // Prepared notifications are rare; most audits find none to copy.
-        let tokens = self
-            .ledger
-            .state
-            .with(|s| (!s.tokens.is_empty()).then(|| s.tokens.clone()))
-            .unwrap_or_default();
+        let (tokens, records) = self.ledger.state.with(|s| {
+            let tokens = (!s.tokens.is_empty()).then(|| s.tokens.clone());
+            (tokens.unwrap_or_default(), s.ports.clone())
+        });
         let mut seen = Vec::with_capacity(self.ports.live_count() as usize);
         for p in self.iter_live_ports() {
             let g = self.ip_mq_lock(p);
@@ -307,21 +540,25 @@ impl Kernel {
             if let NsRequest::Port(n) = g.ip_nsrequest {
                 t.port(n)?.send_once += 1;
             }
+            let r = records.get(p);
+            check_port_record(&g, &r)?;
             let ty = g.ip_kotype();
-            let armed = g.ip_nsrequest == NsRequest::KobjectArmed;
             let pending = tokens.get(&p).copied().unwrap_or(0);
-            let kernel_received =
-                matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL);
             let e = t.port(p)?;
-            e.receive += (g.ip_active() && kernel_received) as u32;
-            e.armed += armed as u32;
+            e.receive += r.kernel_receive as u32;
+            e.armed += r.armed as u32;
             e.tokens += pending;
+            e.send += r.abandoned_send;
+            e.send_once += r.abandoned_sonce;
+            e.abandoned += r.abandoned_send + r.abandoned_sonce;
+            if let Some(target) = r.subst_target {
+                t.port(target)?.send += 1;
+            }
             match g.ip_kobject.value {
-                IpcKobject::Port(target) if ty == IKOT_PORT_SUBST_ONCE => t.port(target)?.send += 1,
                 IpcKobject::Object(o) if ty == IKOT_TIMER => *t.object(o)? += 1,
                 // An armed request, or a prepared notification, owns the donated reference.
                 IpcKobject::Object(o) if donates_on_arm(ty) => {
-                    *t.object(o)? += armed as u32 + pending
+                    *t.object(o)? += r.armed as u32 + pending
                 }
                 _ => {}
             }
@@ -332,6 +569,7 @@ impl Kernel {
                     sorights: g.ip_sorights,
                     refs: g.refs(),
                     kotype: ty,
+                    needs_sender: r.armed && r.armed_needs_sender && g.ip_active(),
                 },
             ));
         }
@@ -379,7 +617,7 @@ impl Kernel {
             format!(
                 "{p} ({}): ip_srights {} (holders {}), ip_sorights {} (holders {}), io_references {} \
                  (holders {want_refs}: {} send + {} send-once + {} receive + {} armed + {} pending \
-                 notification + {} other)",
+                 notification + {} other - {} abandoned on a dead port)",
                 ikot_name(seen.kotype),
                 seen.srights,
                 e.send,
@@ -391,7 +629,8 @@ impl Kernel {
                 e.receive,
                 e.armed,
                 e.tokens,
-                e.refs_extra
+                e.refs_extra,
+                e.abandoned
             ),
         )
     }
@@ -511,6 +750,63 @@ struct Seen {
     sorights: u32,
     refs: u32,
     kotype: IpcKobjectType,
+    /// Armed where XNU arms only with a sender (see `PortRecord::armed_needs_sender`).
+    needs_sender: bool,
+}
+
+/// The port's counters that the conservation walk does not cover, against the ledger's record.
+fn check_port_record(g: &PortGuard<'_>, r: &records::PortRecord) -> Result<(), Finding> {
+    let p = g.id;
+    if g.ip_mscount != r.mscount {
+        return Err(Finding::violation(
+            "mscount-mismatch",
+            format!(
+                "{p} ({}): ip_mscount {}, but {} send right(s) were made since its receive \
+                 right last moved",
+                ikot_name(g.ip_kotype()),
+                g.ip_mscount,
+                r.mscount
+            ),
+        ));
+    }
+    let armed = g.ip_nsrequest == NsRequest::KobjectArmed;
+    if armed != r.armed {
+        return Err(Finding::violation(
+            "nsrequest-mismatch",
+            format!(
+                "{p} ({}): ip_nsrequest armed {armed}, but the arm and fire events say {}",
+                ikot_name(g.ip_kotype()),
+                r.armed
+            ),
+        ));
+    }
+    let kernel_received = g.ip_active()
+        && matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL);
+    if kernel_received != r.kernel_receive {
+        return Err(Finding::violation(
+            "kernel-receive-right",
+            format!(
+                "{p} ({}): the kernel space receives it {kernel_received}, but its allocation \
+                 and dealloc events say {}",
+                ikot_name(g.ip_kotype()),
+                r.kernel_receive
+            ),
+        ));
+    }
+    let stored = match g.ip_kobject.value {
+        IpcKobject::Port(target) if g.ip_kotype() == IKOT_PORT_SUBST_ONCE => Some(target),
+        _ => None,
+    };
+    if stored != r.subst_target {
+        return Err(Finding::violation(
+            "subst-once-target",
+            format!(
+                "{p}: the subst-once wrapper points at {stored:?}, but it owns a send right on {:?}",
+                r.subst_target
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl Seen {
@@ -570,6 +866,14 @@ impl Tallies {
 
     fn object(&mut self, o: ObjId) -> Result<&mut u32, Finding> {
         tally_slot(&mut self.objects, o.0.idx, o.0.gen, &|| format!("{o}"))
+    }
+
+    /// The tally of `p` so far, left in place.
+    fn peek_port(&self, p: PortId) -> Expected {
+        match self.ports.get(p.0.idx as usize) {
+            Some(slot) if slot.0 == p.0.gen => slot.1,
+            _ => Expected::default(),
+        }
     }
 
     /// The tally of a live port, cleared so that what remains afterwards is dangling.

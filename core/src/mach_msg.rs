@@ -3,8 +3,6 @@
 //! handed to `ipc_kobject_server`), and receive with copyout (xnu-11215.1.10).
 //!
 //! # Deviations
-//! * A kernel reply whose reply port died is destroyed with its rights released properly; XNU
-//!   drops only a reference there.
 
 use crate::ikot::IKOT_VOUCHER;
 use crate::ipc_kmsg::{KDescriptor, Kmsg};
@@ -529,7 +527,7 @@ impl Kernel {
         let mut g = self.ip_mq_lock(dest);
         if !g.ip_active() {
             drop(g);
-            self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);
+            self.ipc_kmsg_send_to_dead(dest, kmsg);
             return;
         }
         if matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL) {
@@ -551,7 +549,7 @@ impl Kernel {
         let mut g = self.ip_mq_lock(dest);
         if !g.ip_active() {
             drop(g);
-            self.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_ALL);
+            self.ipc_kmsg_send_to_dead(dest, reply);
             return;
         }
         if matches!(g.receiver, Receiver::InSpace { space, .. } if space == IPC_SPACE_KERNEL) {
@@ -565,6 +563,16 @@ impl Kernel {
             .raise();
         }
         g.ip_messages.push_back(reply);
+    }
+
+    /// The dead-destination branch of `ipc_kmsg_send`: XNU drops only the destination right's
+    /// reference (leaving the right counted in `ip_srights` / `ip_sorights` of the dead port,
+    /// where nothing reads it again) and destroys the rest of the message. The ledger records
+    /// the abandoned right, so a path that also released it would show as an overrelease.
+    fn ipc_kmsg_send_to_dead(&self, dest: PortId, kmsg: Kmsg) {
+        self.ledger_right_abandoned(dest, mach_msgh_bits_remote(kmsg.msgh_bits));
+        self.ip_release(dest);
+        self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_SKIP_REMOTE);
     }
 
     /// `mach_msg(MACH_RCV_MSG)` on `name`, a receive right or a port set (the first member, in

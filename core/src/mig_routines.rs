@@ -1443,6 +1443,7 @@ impl Kernel {
         reply.msgh_remote_port = saved;
         reply.msgh_id = MIG_SYNTHETIC_DEFERRED_REPLY_ID + 100;
         reply.ret_code = kr;
+        self.ledger_deferred_reply(&reply);
         if self.ip_in_space_noauth(p, IPC_SPACE_KERNEL) {
             self.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_NOT_SIGNED);
             return None;
