@@ -8,7 +8,8 @@
 //!   caller says it holds. From those alone it derives, per port, the send rights, send-once
 //!   rights and references there must be, and compares them with `ip_srights`, `ip_sorights` and
 //!   `io_references`. Per object it derives the references (creator, donated lazy-port
-//!   references, a thread's hold on its task, a timer port's hold) and compares with the count.
+//!   references, a thread's hold on its task, an identity token's hold on its task, a timer
+//!   port's hold) and compares with the count.
 //!   A holder that names a port or object whose slot was freed (or reused by a newer generation)
 //!   is a `dangling-holder`: a use after free waiting to happen.
 //! * **Events, always on**: a kobject no-senders callback must consume a notification that
@@ -353,6 +354,10 @@ impl Kernel {
                 t.port(p)?.send_once += 1;
             }
             if let (ObjKind::Thread, true, Some(task)) = (kind, s.alive, s.owner) {
+                *t.object(task)? += 1;
+            }
+            // An identity token holds a reference on the task it names until it is freed.
+            if let (ObjKind::Generic, IKOT_TASK_ID_TOKEN, Some(task)) = (kind, s.kotype, s.owner) {
                 *t.object(task)? += 1;
             }
         }
