@@ -413,32 +413,43 @@ pub fn mig_target_kotypes(desc: &MigRoutineDesc) -> &'static [IpcKobjectType] {
     }
 }
 
-/// The conversion a `raw` routine applies to its `mach_port_t` target.
+/// The conversion a `raw` routine applies to its `mach_port_t` target: the exception-port getters
+/// convert as `convert_port_to_task` / `convert_port_to_thread` (control only) and their `_info`
+/// twins as the `_read_no_eval` conversions (control or read), the special-port getters and
+/// `task_threads_from_user` as `convert_port_to_*_inspect_no_eval`, the `mach_port_*_from_user`
+/// calls as `convert_port_to_space_read_no_eval` (osfmk/kern/ipc_tt.c, osfmk/ipc/mach_port.c).
+/// # Deviations
+/// `task_info_from_user` accepts every task port (XNU: the name conversion, a control port for
+/// `TASK_DYLD_INFO`), `mach_vm_purgable_control_external` a control port only (XNU: a read port
+/// suffices for `VM_PURGABLE_GET_STATE`): the model's conversion does not read the flavor word.
 fn mig_raw_target_kotypes(name: &str) -> &'static [IpcKobjectType] {
-    if name.starts_with("io_") {
-        &[IKOT_MAIN_DEVICE]
-    } else if name.starts_with("thread_") {
-        &[IKOT_THREAD_CONTROL, IKOT_THREAD_READ, IKOT_THREAD_INSPECT]
-    } else if name == "task_get_special_port_from_user"
-        || name == "task_threads_from_user"
-        || name.starts_with("mach_port_")
-    {
-        &[IKOT_TASK_CONTROL, IKOT_TASK_READ, IKOT_TASK_INSPECT]
-    } else if name.starts_with("task_") {
-        &[
+    const TASK_READ: &[IpcKobjectType] = &[IKOT_TASK_CONTROL, IKOT_TASK_READ];
+    const THREAD_READ: &[IpcKobjectType] = &[IKOT_THREAD_CONTROL, IKOT_THREAD_READ];
+    match name {
+        "task_get_exception_ports_from_user" => &[IKOT_TASK_CONTROL],
+        "thread_get_exception_ports_from_user" => &[IKOT_THREAD_CONTROL],
+        "task_get_exception_ports_info" => TASK_READ,
+        "thread_get_exception_ports_info" => THREAD_READ,
+        "task_get_special_port_from_user" | "task_threads_from_user" => {
+            &[IKOT_TASK_CONTROL, IKOT_TASK_READ, IKOT_TASK_INSPECT]
+        }
+        "thread_get_special_port_from_user" => {
+            &[IKOT_THREAD_CONTROL, IKOT_THREAD_READ, IKOT_THREAD_INSPECT]
+        }
+        "task_info_from_user" => &[
             IKOT_TASK_CONTROL,
             IKOT_TASK_READ,
             IKOT_TASK_INSPECT,
             IKOT_TASK_NAME,
-        ]
-    } else if name.starts_with("mach_vm_") {
-        &[IKOT_TASK_CONTROL]
-    } else if name.starts_with("mach_zone_") || name == "mach_memory_info" {
-        &[IKOT_HOST, IKOT_HOST_PRIV]
-    } else if name.contains("exception_raise") {
-        &[IKOT_UX_HANDLER]
-    } else {
-        panic!("raw routine {name} has no modelled conversion")
+        ],
+        _ if name.starts_with("io_") => &[IKOT_MAIN_DEVICE],
+        _ if name.starts_with("mach_port_") => TASK_READ,
+        _ if name.starts_with("mach_vm_") => &[IKOT_TASK_CONTROL],
+        _ if name.starts_with("mach_zone_") || name == "mach_memory_info" => {
+            &[IKOT_HOST, IKOT_HOST_PRIV]
+        }
+        _ if name.contains("exception_raise") => &[IKOT_UX_HANDLER],
+        _ => panic!("raw routine {name} has no modelled conversion"),
     }
 }
 

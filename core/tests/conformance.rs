@@ -2142,10 +2142,20 @@ const TASK_IDENTITY_TOKEN_GET_TASK_PORT: i32 = 3458;
 impl World {
     /// A send right in `a` to `b`'s port `which` (control, read or name), of kotype `ty`.
     fn b_port(&self, which: usize, ty: kobject::ikot::IpcKobjectType) -> MachPortName {
-        let port = self.k.object_port(self.b.0, which);
+        self.object_port_name(self.b.0, which, ty)
+    }
+
+    /// A send right in `a` to object `o`'s port `which`, of kotype `ty`.
+    fn object_port_name(
+        &self,
+        o: ObjId,
+        which: usize,
+        ty: kobject::ikot::IpcKobjectType,
+    ) -> MachPortName {
+        let port = self.k.object_port(o, which);
         let right = self
             .k
-            .ipc_kobject_make_send(port, IpcKobject::Object(self.b.0), ty);
+            .ipc_kobject_make_send(port, IpcKobject::Object(o), ty);
         self.k
             .ipc_object_copyout(self.sa(), right, MACH_MSG_TYPE_PORT_SEND, 0)
     }
@@ -2335,5 +2345,83 @@ fn identity_token_of_the_callers_task_gives_the_pinned_self_port() {
     assert_eq!(reply.ret_code, KERN_SUCCESS);
     assert_eq!(reply.descriptors[0].0, me, "the pinned self right's name");
     assert_eq!(w.refs(me, MACH_PORT_RIGHT_SEND), 2);
+    w.end();
+}
+
+/// Follows the conversions the raw getters apply to their target (osfmk/kern/ipc_tt.c,
+/// osfmk/ipc/mach_port.c): `task_get_exception_ports_from_user` (`convert_port_to_task`) takes a
+/// control port only, `task_get_exception_ports_info` (`convert_port_to_task_read_no_eval`) a
+/// control or read port, `thread_get_exception_ports_from_user` (`convert_port_to_thread`) a
+/// thread control port, `thread_get_exception_ports_info` a thread control or read port, and
+/// `mach_port_get_attributes_from_user` (`convert_port_to_space_read_no_eval`) a task control or
+/// read port. Anything else converts to nothing: `KERN_INVALID_ARGUMENT`.
+#[test]
+fn raw_getters_refuse_the_port_kinds_their_conversion_refuses() {
+    let w = world();
+    let thread = w.k.thread_create(w.b.0);
+    let task_control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let task_read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let task_name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    let thread_control = w.object_port_name(thread, THREAD_PORT_CONTROL, IKOT_THREAD_CONTROL);
+    let thread_read = w.object_port_name(thread, THREAD_PORT_READ, IKOT_THREAD_READ);
+    // (routine id, accepted ports, refused ports)
+    let cases: [(i32, &[MachPortName], &[MachPortName]); 5] = [
+        (3414, &[task_control], &[task_read, task_name]),
+        (3460, &[task_control, task_read], &[task_name]),
+        (3614, &[thread_control], &[thread_read]),
+        (3630, &[thread_control, thread_read], &[task_control]),
+        (3217, &[task_control, task_read], &[task_name]),
+    ];
+    for (id, accepted, refused) in cases {
+        for &dest in accepted {
+            assert_eq!(
+                call_with_rights(&w, id, dest, &[], &[0]),
+                KERN_SUCCESS,
+                "{id}"
+            );
+        }
+        for &dest in refused {
+            let got = call_with_rights(&w, id, dest, &[], &[0]);
+            assert_eq!(got, KERN_INVALID_ARGUMENT, "{id} {dest:#x}");
+        }
+    }
+    w.end();
+}
+
+/// Follows `convert_port_to_space` (osfmk/kern/ipc_tt.c) under `mach_port_allocate`
+/// (osfmk/ipc/mach_port.c, a null space is `KERN_INVALID_TASK`) and `convert_port_to_host_priv`
+/// (osfmk/kern/ipc_host.c) under `host_priv_statistics` (a null host is `KERN_INVALID_HOST`): a
+/// read or name port where a control port is needed, and the host port where the privileged one
+/// is, get the routine's own code.
+#[test]
+fn refused_targets_get_the_routines_own_code() {
+    let w = world();
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    const MACH_PORT_ALLOCATE: i32 = 3204;
+    assert_eq!(
+        call_with_rights(&w, MACH_PORT_ALLOCATE, control, &[], &[0]),
+        KERN_SUCCESS
+    );
+    for dest in [read, name] {
+        let got = call_with_rights(&w, MACH_PORT_ALLOCATE, dest, &[], &[0]);
+        assert_eq!(got, KERN_INVALID_TASK, "{dest:#x}");
+    }
+    let (_, host_port, priv_port) = w.k.host_create();
+    let copyout = |p: PortId| {
+        let right = w.k.ipc_port_make_send_any(p.into());
+        w.k.ipc_object_copyout(w.sa(), right, MACH_MSG_TYPE_PORT_SEND, 0)
+    };
+    const HOST_PRIV_STATISTICS: i32 = 402;
+    let (host, host_priv) = (copyout(host_port), copyout(priv_port));
+    assert_eq!(
+        call_with_rights(&w, HOST_PRIV_STATISTICS, host_priv, &[], &[0]),
+        KERN_SUCCESS
+    );
+    assert_eq!(
+        call_with_rights(&w, HOST_PRIV_STATISTICS, host, &[], &[0]),
+        kobject::mig_routines::KERN_INVALID_HOST
+    );
     w.end();
 }
