@@ -363,13 +363,15 @@ impl Kernel {
     /// Models `task_create` + `ipc_task_init` + `ipc_task_enable`: a task with its space (label
     /// `label`) and its ports. The movable control port is labeled `IPC_LABEL_SUBST_TASK` with the
     /// pinned immovable self port as its alternate; the read port is labeled
-    /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off).
-    /// The pinned self port is immovable and pinned (`ipc_task_set_immovable_pinned`, the task
-    /// opted in); the control and name ports are plain, as `ipc_task_init` makes them.
+    /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off),
+    /// and its send rights are immovable (`IPC_KOBJECT_ALLOC_IMMOVABLE_SEND`, as
+    /// `convert_task_to_port_with_flavor` allocates it). The pinned self port is immovable and
+    /// pinned (`ipc_task_set_immovable_pinned`, the task opted in); the control and name ports are
+    /// plain, as `ipc_task_init` makes them.
     /// # Deviations
-    /// The read port is made at creation, movable and without a no-senders request; XNU makes it
-    /// on first use (`task_get_special_port` of `TASK_READ_PORT`) with
-    /// `IPC_KOBJECT_ALLOC_IMMOVABLE_SEND | MAKE_SEND | NSREQUEST`. There is no inspect port.
+    /// The read port is made at creation and without a no-senders request; XNU makes it on first
+    /// use (`convert_task_to_port_with_flavor`) with `MAKE_SEND | NSREQUEST` as well. There is no
+    /// inspect port.
     pub fn task_create(&self, label: IpcLabel) -> Option<(ObjId, SpaceId)> {
         let task = self.object_alloc(ObjKind::Task, None);
         let Some(space) = self.ipc_space_create_labeled(label, Some(task)) else {
@@ -392,7 +394,7 @@ impl Kernel {
             ko,
             IKOT_TASK_READ,
             IPC_LABEL_SUBST_TASK_READ,
-            IPC_KOBJECT_ALLOC_NONE,
+            IPC_KOBJECT_ALLOC_IMMOVABLE_SEND,
         );
         let name = self.ipc_kobject_alloc_port(ko, IKOT_TASK_NAME, IPC_KOBJECT_ALLOC_NONE);
         self.set_alt_port(control, pinned);
@@ -420,8 +422,8 @@ impl Kernel {
     /// `convert_thread_to_port` consumes in XNU); `None` (XNU: `KERN_FAILURE`, the new thread
     /// torn down) when the task's terminate path has begun.
     /// # Deviations
-    /// As for tasks: the read port is eager and movable (XNU: lazy, immovable send, armed); no
-    /// inspect port.
+    /// As for tasks: the read port is eager (XNU: lazy and armed), with immovable send rights as
+    /// XNU's; no inspect port.
     pub fn thread_create_internal(&self, task: ObjId) -> Option<ObjId> {
         assert_eq!(self.object_kind(task), ObjKind::Task);
         self.object_reference(task);
@@ -442,7 +444,7 @@ impl Kernel {
             ko,
             IKOT_THREAD_READ,
             IPC_LABEL_SUBST_THREAD_READ,
-            IPC_KOBJECT_ALLOC_NONE,
+            IPC_KOBJECT_ALLOC_IMMOVABLE_SEND,
         );
         self.set_alt_port(control, pinned);
         self.set_alt_port(read, control);

@@ -2425,3 +2425,44 @@ fn refused_targets_get_the_routines_own_code() {
     );
     w.end();
 }
+
+/// Follows `convert_task_to_port_with_flavor` / `convert_thread_to_port_with_flavor`
+/// (osfmk/kern/ipc_tt.c: read ports are allocated `IPC_KOBJECT_ALLOC_IMMOVABLE_SEND`) and
+/// `ipc_right_copyin` (an immovable send right without `ALLOW_IMMOVABLE_SEND`): a task or thread
+/// read right in a body to an ordinary port is `MACH_SEND_INVALID_RIGHT`; to the kernel (the
+/// destination of `_kernelrpc_mach_ports_register3`) it is accepted, and that routine refuses
+/// it (`KERN_INVALID_RIGHT`); a control right travels anywhere.
+#[test]
+fn read_port_rights_are_immovable() {
+    let w = world();
+    let thread = w.k.thread_create(w.b.0);
+    let task_read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let thread_read = w.object_port_name(thread, THREAD_PORT_READ, IKOT_THREAD_READ);
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let body = |right: MachPortName, dest: MachPortName| UserMsg {
+        msgh_bits: MACH_MSG_TYPE_COPY_SEND | MACH_MSGH_BITS_COMPLEX,
+        msgh_remote_port: dest,
+        descriptors: vec![UserDescriptor::Port {
+            name: right,
+            disposition: MACH_MSG_TYPE_COPY_SEND,
+        }],
+        ..UserMsg::default()
+    };
+    for right in [task_read, thread_read] {
+        let (dest, _) = w.send_from_b(2);
+        assert_eq!(
+            w.send(&body(right, dest)),
+            MACH_SEND_INVALID_RIGHT,
+            "{right:#x}"
+        );
+        assert_eq!(w.refs(right, MACH_PORT_RIGHT_SEND), 1);
+    }
+    let (dest, _) = w.send_from_b(2);
+    assert_eq!(w.send(&body(control, dest)), MACH_MSG_SUCCESS);
+    assert_eq!(
+        call_with_rights(&w, 3403, control, &[task_read, 0, 0], &[0]),
+        KERN_INVALID_RIGHT,
+        "copied in to the kernel, refused by the routine"
+    );
+    w.end();
+}
