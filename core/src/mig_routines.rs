@@ -453,12 +453,13 @@ fn mig_raw_target_kotypes(name: &str) -> &'static [IpcKobjectType] {
     }
 }
 
-/// The kotypes a translated port argument's intran accepts, by the argument's name.
+/// The kotypes a translated port argument's intran accepts, by the argument's name: a `task_t` or
+/// `vm_map_t` argument converts as `convert_port_to_task` / `convert_port_to_map` (control only),
+/// the `task_read_t` corpse of `task_map_corpse_info` as `convert_port_to_task_read_mig`.
 fn mig_arg_kotypes(field: &str) -> &'static [IpcKobjectType] {
     match field {
-        "task" | "src_task" | "into_task" | "from_task" | "owningTask" | "corspe_task" => {
-            &[IKOT_TASK_CONTROL]
-        }
+        "task" | "src_task" | "into_task" | "from_task" | "owningTask" => &[IKOT_TASK_CONTROL],
+        "corspe_task" => &[IKOT_TASK_CONTROL, IKOT_TASK_READ],
         "thread" => &[IKOT_THREAD_CONTROL],
         "semaphore" => &[IKOT_SEMAPHORE],
         "voucher" | "new_voucher" | "old_voucher" => &[IKOT_VOUCHER],

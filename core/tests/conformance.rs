@@ -2466,3 +2466,24 @@ fn read_port_rights_are_immovable() {
     );
     w.end();
 }
+
+/// Follows `convert_port_to_task_read_mig` (osfmk/kern/ipc_tt.c), the intran of
+/// `task_map_corpse_info_64`'s `task_read_t` argument: a read port converts, a name port does not
+/// and the routine answers `KERN_INVALID_ARGUMENT`.
+#[test]
+fn task_read_argument_takes_a_read_port_and_refuses_a_name_port() {
+    let w = world();
+    const TASK_MAP_CORPSE_INFO_64: i32 = 3450;
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    assert_eq!(
+        call_with_rights(&w, TASK_MAP_CORPSE_INFO_64, control, &[read], &[0]),
+        KERN_SUCCESS
+    );
+    assert_eq!(
+        call_with_rights(&w, TASK_MAP_CORPSE_INFO_64, control, &[name], &[0]),
+        KERN_INVALID_ARGUMENT
+    );
+    w.end();
+}
