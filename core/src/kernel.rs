@@ -99,6 +99,9 @@ pub struct ObjLocked {
     pub kobj_filter_mask: Option<Vec<u8>>,
     /// A task's semaphores (`task->semaphore_list`), each holding the list's reference.
     pub semaphores: Vec<ObjId>,
+    /// A task's threads (`task->threads`), each until its terminate path ran; the list holds no
+    /// reference (a thread holds one on its task).
+    pub threads: Vec<ObjId>,
     /// A task built as a hardened binary (`task_is_hardened_binary`): its `MPO_REPLY_PORT`
     /// ports are true reply ports.
     pub hardened_binary: bool,
@@ -125,6 +128,7 @@ impl ObjLocked {
             slot_sonce: IP_NULL,
             kobj_filter_mask: None,
             semaphores: Vec::new(),
+            threads: Vec::new(),
             hardened_binary: false,
         }
     }

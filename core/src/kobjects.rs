@@ -129,6 +129,11 @@ impl Kernel {
         // Rights the object stored (special ports, saved reply rights) die with it.
         self.mig_object_slots_drain(o);
         let obj = self.object(o);
+        // An identity token's reference on its task goes with the token.
+        let token_task = {
+            let s = obj.lock.lock();
+            s.owner.filter(|_| s.kotype == IKOT_TASK_ID_TOKEN)
+        };
         let port = IpcPort::from_word(obj.port_store.swap(0, MemOrder::AcqRel));
         let kind = self.object_kind(o);
         if let IpcPort::Port(p) = port {
@@ -148,6 +153,9 @@ impl Kernel {
         obj.kind.store(ObjKind::Free as u32, MemOrder::Relaxed);
         self.ledger_object_freed(o);
         self.objects.free(o.0);
+        if let Some(task) = token_task {
+            self.object_release(task);
+        }
     }
 
     /// `get_threadtask`: the task a thread belongs to (immutable after creation).
@@ -382,13 +390,15 @@ impl Kernel {
     /// Models `task_create` + `ipc_task_init` + `ipc_task_enable`: a task with its space (label
     /// `label`) and its ports. The movable control port is labeled `IPC_LABEL_SUBST_TASK` with the
     /// pinned immovable self port as its alternate; the read port is labeled
-    /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off).
-    /// The pinned self port is immovable and pinned (`ipc_task_set_immovable_pinned`, the task
-    /// opted in); the control and name ports are plain, as `ipc_task_init` makes them.
+    /// `IPC_LABEL_SUBST_TASK_READ` with the control port as its alternate (developer mode off),
+    /// and its send rights are immovable (`IPC_KOBJECT_ALLOC_IMMOVABLE_SEND`, as
+    /// `convert_task_to_port_with_flavor` allocates it). The pinned self port is immovable and
+    /// pinned (`ipc_task_set_immovable_pinned`, the task opted in); the control and name ports are
+    /// plain, as `ipc_task_init` makes them.
     /// # Deviations
-    /// The read port is made at creation, movable and without a no-senders request; XNU makes it
-    /// on first use (`task_get_special_port` of `TASK_READ_PORT`) with
-    /// `IPC_KOBJECT_ALLOC_IMMOVABLE_SEND | MAKE_SEND | NSREQUEST`. There is no inspect port.
+    /// The read port is made at creation and without a no-senders request; XNU makes it on first
+    /// use (`convert_task_to_port_with_flavor`) with `MAKE_SEND | NSREQUEST` as well. There is no
+    /// inspect port.
     pub fn task_create(&self, label: IpcLabel) -> Option<(ObjId, SpaceId)> {
         let task = self.object_alloc(ObjKind::Task, None);
         let Some(space) = self.ipc_space_create_labeled(label, Some(task)) else {
@@ -411,7 +421,7 @@ impl Kernel {
             ko,
             IKOT_TASK_READ,
             IPC_LABEL_SUBST_TASK_READ,
-            IPC_KOBJECT_ALLOC_NONE,
+            IPC_KOBJECT_ALLOC_IMMOVABLE_SEND,
         );
         let name = self.ipc_kobject_alloc_port(ko, IKOT_TASK_NAME, IPC_KOBJECT_ALLOC_NONE);
         self.set_alt_port(control, pinned);
@@ -422,13 +432,27 @@ impl Kernel {
         Some((task, space))
     }
 
-    /// Models `thread_create` + `ipc_thread_init`: a thread of `task` holding a task reference,
-    /// with a control port labeled `IPC_LABEL_SUBST_THREAD` (alternate: its pinned self port) and
-    /// a read port labeled `IPC_LABEL_SUBST_THREAD_READ` (alternate: the control port).
-    /// # Deviations
-    /// As for tasks: the read port is eager and movable (XNU: lazy, immovable send, armed); no
-    /// inspect port.
+    /// Models `thread_create` + `ipc_thread_init` for a task the caller knows is alive (see
+    /// [`Kernel::thread_create_internal`]).
     pub fn thread_create(&self, task: ObjId) -> ObjId {
+        let thread = self.thread_create_internal(task);
+        let thread = thread.unwrap_or_else(|| panic!("thread_create in the terminated {task}"));
+        self.object_release(thread);
+        thread
+    }
+
+    /// Models `thread_create_internal` + `ipc_thread_init`: a thread of `task` holding a task
+    /// reference, on the task's thread list (`task->threads`), with a control port labeled
+    /// `IPC_LABEL_SUBST_THREAD` (alternate: its pinned self port) and a read port labeled
+    /// `IPC_LABEL_SUBST_THREAD_READ` (alternate: the control port). The thread joins the list
+    /// last, under the task lock, and is returned with a reference for the caller (which
+    /// `convert_thread_to_port` consumes in XNU); `None` (XNU: `KERN_FAILURE`, the new thread
+    /// torn down) when the task's terminate path has begun.
+    /// # Deviations
+    /// As for tasks: the read port is eager (XNU: lazy and armed), with immovable send rights as
+    /// XNU's; no inspect port.
+    pub fn thread_create_internal(&self, task: ObjId) -> Option<ObjId> {
+        assert_eq!(self.object_kind(task), ObjKind::Task);
         self.object_reference(task);
         let thread = self.object_alloc(ObjKind::Thread, Some(task));
         let ko = IpcKobject::Object(thread);
@@ -447,13 +471,49 @@ impl Kernel {
             ko,
             IKOT_THREAD_READ,
             IPC_LABEL_SUBST_THREAD_READ,
-            IPC_KOBJECT_ALLOC_NONE,
+            IPC_KOBJECT_ALLOC_IMMOVABLE_SEND,
         );
         self.set_alt_port(control, pinned);
         self.set_alt_port(read, control);
         self.object(thread).lock.lock().ports =
             [control.into(), pinned.into(), read.into(), IP_NULL];
-        thread
+        // Joining the list is the last step: from then on a terminating task ends the thread.
+        let joined = {
+            let mut task_state = self.object(task).lock.lock();
+            if task_state.alive {
+                task_state.threads.push(thread);
+                self.object_reference(thread);
+            }
+            task_state.alive
+        };
+        if !joined {
+            self.thread_terminate_internal(thread);
+            return None;
+        }
+        Some(thread)
+    }
+
+    /// The task's threads (`task->threads`) taken under the task lock, each with a reference the
+    /// caller releases; `None` once the task's terminate path began (`task_threads_internal`).
+    pub fn task_threads_referenced(&self, task: ObjId) -> Option<Vec<ObjId>> {
+        let s = self.object(task).lock.lock();
+        if !s.alive {
+            return None;
+        }
+        for &thread in &s.threads {
+            self.object_reference(thread);
+        }
+        Some(s.threads.clone())
+    }
+
+    /// Takes a reference on `o` if its terminate path has not begun (`task_reference` under the
+    /// task lock after an `active` check).
+    pub fn object_reference_if_alive(&self, o: ObjId) -> bool {
+        let s = self.object(o).lock.lock();
+        if s.alive {
+            self.object_reference(o);
+        }
+        s.alive
     }
 
     fn set_alt_port(&self, port: PortId, alt: PortId) {
@@ -478,10 +538,26 @@ impl Kernel {
         self.object(o).lock.lock().ports[which]
     }
 
+    /// Models `thread_terminate` of a thread still on its task's list: it leaves the list, then
+    /// ends as [`Kernel::thread_terminate_internal`] says.
+    /// # Conditions
+    /// The thread's task has not terminated it already (callers end a task's threads before the
+    /// task, or leave them to [`Kernel::task_terminate`]).
+    pub fn thread_terminate(&self, thread: ObjId) {
+        let task = self.get_threadtask(thread).expect("a thread has a task");
+        {
+            let mut task_state = self.object(task).lock.lock();
+            let at = task_state.threads.iter().position(|&t| t == thread);
+            let at = at.unwrap_or_else(|| panic!("{thread} is not on {task}'s thread list"));
+            task_state.threads.remove(at);
+        }
+        self.thread_terminate_internal(thread);
+    }
+
     /// Models `ipc_thread_terminate` + the thread's final release: the pinned self port is
     /// unpinned (`ipc_thread_port_unpin`: terminated threads are unpinned), ports die
     /// (outstanding send rights become dead names), the task reference goes.
-    pub fn thread_terminate(&self, thread: ObjId) {
+    fn thread_terminate_internal(&self, thread: ObjId) {
         let (ports, task) = {
             let mut s = self.object(thread).lock.lock();
             assert!(s.alive, "{thread} terminated twice");
@@ -499,18 +575,24 @@ impl Kernel {
         }
     }
 
-    /// Models `task_terminate` + `ipc_task_terminate`: ports (and `itk_resume`) die; holds placed
-    /// by `task_suspend2` stay until their send-once rights die; the creator reference goes.
+    /// Models `task_terminate_internal` + `ipc_task_terminate`: the threads still on the task's
+    /// list are terminated first (`thread_terminate_internal` of each), then ports (and
+    /// `itk_resume`) die; holds placed by `task_suspend2` stay until their send-once rights die;
+    /// the creator reference goes.
     pub fn task_terminate(&self, task: ObjId) {
-        let (ports, space) = {
+        let (ports, space, threads) = {
             let mut s = self.object(task).lock.lock();
             assert!(s.alive, "{task} terminated twice");
             s.alive = false;
             (
                 std::mem::replace(&mut s.ports, [IP_NULL; 4]),
                 s.space.take(),
+                std::mem::take(&mut s.threads),
             )
         };
+        for thread in threads {
+            self.thread_terminate_internal(thread);
+        }
         if let Some(space) = space {
             self.ipc_space_terminate(space);
         }

@@ -14,10 +14,10 @@
 //!   owns on its target and the rights abandoned on dead ports. From those alone it derives,
 //!   per port, the send rights, send-once rights and references there must be, and compares
 //!   them with `ip_srights`, `ip_sorights` and `io_references`. Per object it derives the
-//!   references (creator, the reference donated to each armed request or prepared
-//!   notification of a donating type, a thread's hold on its task, a timer port's hold) and
-//!   compares with the count. A holder that names a freed port or object is a
-//!   `dangling-holder`: a use after free waiting to happen.
+//!   references (creator, the reference donated to each armed request or prepared notification
+//!   of a donating type, a thread's hold on its task, an identity token's hold on its task, a
+//!   timer port's hold) and compares with the count. A holder that names a freed port or object
+//!   is a `dangling-holder`: a use after free waiting to happen.
 //! * **Recorded counters, at quiescence**: per port, `ip_mscount` equals the make-send events
 //!   since the receive right last left its receiver (`mscount-mismatch`; reset where XNU's
 //!   `ipc_port_clear_receiver` resets it, and by the lazy-allocation undo); `ip_nsrequest` is
@@ -591,6 +591,10 @@ impl Kernel {
                 t.port(p)?.send_once += 1;
             }
             if let (ObjKind::Thread, true, Some(task)) = (kind, s.alive, s.owner) {
+                *t.object(task)? += 1;
+            }
+            // An identity token holds a reference on the task it names until it is freed.
+            if let (ObjKind::Generic, IKOT_TASK_ID_TOKEN, Some(task)) = (kind, s.kotype, s.owner) {
                 *t.object(task)? += 1;
             }
         }

@@ -25,6 +25,7 @@ pub const KERN_RIGHT_EXISTS: KernReturn = 21;
 pub const KERN_NAME_EXISTS: KernReturn = 13;
 pub const KERN_ALREADY_WAITING: KernReturn = 30;
 pub const KERN_NOT_SUPPORTED: KernReturn = 46;
+pub const KERN_NOT_FOUND: KernReturn = 56;
 
 pub const MIG_TYPE_ERROR: KernReturn = -300;
 pub const MIG_REPLY_MISMATCH: KernReturn = -301;

@@ -29,13 +29,16 @@
 //!   raw receive rights are destroyed.
 //! * **memory in**: out-of-line regions are consumed (copied out and discarded).
 //! * **out parameters**: a semaphore or voucher port made lazily (the seed's
-//!   `ipc_kobject_make_send_lazy_alloc_port`), a fresh IOKit object / named entry / eventlink /
-//!   identity token with an armed port, a copy of the slot's right, or a send right on the
+//!   `ipc_kobject_make_send_lazy_alloc_port`), a fresh IOKit object / named entry / eventlink
+//!   with an armed port, a copy of the slot's right, or a send right on the
 //!   target's own port (so task and thread ports exercise the label substitutions at copyout);
 //!   out-of-line memory comes from [`Kernel::vm_map_copy_alloc`].
 //!
 //! Hand-modelled routines (by name): `semaphore_create`, `semaphore_destroy`,
 //! `host_set_special_port_from_user` / `host_get_special_port_from_user`,
+//! `thread_create_from_user` / `thread_create_running_from_user` (a new thread of the target
+//! task), `task_threads_from_user` (the task's threads' ports of the flavor of the port used),
+//! `task_create_identity_token` / `task_identity_token_get_task_port` (a token tied to its task),
 //! `task_set_special_port_from_user`, `task_get_special_port_from_user` and
 //! `thread_get_special_port_from_user` (the self-port getters return an `IKOT_PORT_SUBST_ONCE`
 //! wrapper, as XNU's `task_get_non_substituted_self` does), `task_swap_mach_voucher` /
@@ -71,10 +74,11 @@ use crate::ipc_kobject_mig::{
     MigTable, MACH_MSG_TYPE_POLYMORPHIC,
 };
 use crate::ipc_kobject_server::MigTableRef;
-use crate::ipc_port::{IpcKobject, IpcPort, PortId, IP_NULL, IP_VALID};
+use crate::ipc_port::{IpcKobject, IpcPort, PortId, IP_DEAD, IP_NULL, IP_VALID};
 use crate::kernel::{KObject, Kernel, ObjId, ObjKind, IPC_SPACE_KERNEL};
 use crate::kobjects::{
-    TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, THREAD_PORT_CONTROL, THREAD_PORT_READ,
+    TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, TASK_PORT_SELF_PINNED, THREAD_PORT_CONTROL,
+    THREAD_PORT_READ,
 };
 use crate::mach::*;
 use crate::outcome::Finding;
@@ -107,6 +111,12 @@ pub const TASK_READ_PORT: u32 = 6;
 pub const TASK_ACCESS_PORT: u32 = 9;
 pub const TASK_DEBUG_CONTROL_PORT: u32 = 10;
 pub const TASK_RESOURCE_NOTIFY_PORT: u32 = 11;
+/// Task port flavors (osfmk/mach/task_special_ports.h), as `task_identity_token_get_task_port`
+/// takes them.
+pub const TASK_FLAVOR_CONTROL: u32 = 0;
+pub const TASK_FLAVOR_READ: u32 = 1;
+pub const TASK_FLAVOR_INSPECT: u32 = 2;
+pub const TASK_FLAVOR_NAME: u32 = 3;
 pub const THREAD_KERNEL_PORT: u32 = 1;
 pub const THREAD_INSPECT_PORT: u32 = 2;
 pub const THREAD_READ_PORT: u32 = 3;
@@ -318,6 +328,10 @@ fn mig_routine(desc: &MigRoutineDesc) -> MigRoutineFn {
         "thread_set_special_port" => routine_thread_set_special_port,
         "_kernelrpc_mach_ports_register3" => routine_mach_ports_register3,
         "task_swap_mach_voucher" | "thread_swap_mach_voucher" => routine_swap_mach_voucher,
+        "thread_create_from_user" | "thread_create_running_from_user" => routine_thread_create,
+        "task_threads_from_user" => routine_task_threads,
+        "task_create_identity_token" => routine_task_create_identity_token,
+        "task_identity_token_get_task_port" => routine_task_identity_token_get_task_port,
         "task_suspend2_mig" => routine_task_suspend2,
         "task_resume2_mig" => routine_task_resume2,
         "io_service_add_notification"
@@ -400,38 +414,53 @@ pub fn mig_target_kotypes(desc: &MigRoutineDesc) -> &'static [IpcKobjectType] {
     }
 }
 
-/// The conversion a `raw` routine applies to its `mach_port_t` target.
+/// The conversion a `raw` routine applies to its `mach_port_t` target: the exception-port getters
+/// convert as `convert_port_to_task` / `convert_port_to_thread` (control only) and their `_info`
+/// twins as the `_read_no_eval` conversions (control or read), the special-port getters and
+/// `task_threads_from_user` as `convert_port_to_*_inspect_no_eval`, the `mach_port_*_from_user`
+/// calls as `convert_port_to_space_read_no_eval` (osfmk/kern/ipc_tt.c, osfmk/ipc/mach_port.c).
+/// # Deviations
+/// `task_info_from_user` accepts every task port (XNU: the name conversion, a control port for
+/// `TASK_DYLD_INFO`), `mach_vm_purgable_control_external` a control port only (XNU: a read port
+/// suffices for `VM_PURGABLE_GET_STATE`): the model's conversion does not read the flavor word.
 fn mig_raw_target_kotypes(name: &str) -> &'static [IpcKobjectType] {
-    if name.starts_with("io_") {
-        &[IKOT_MAIN_DEVICE]
-    } else if name.starts_with("thread_") {
-        &[IKOT_THREAD_CONTROL, IKOT_THREAD_READ, IKOT_THREAD_INSPECT]
-    } else if name == "task_get_special_port_from_user" || name.starts_with("mach_port_") {
-        &[IKOT_TASK_CONTROL, IKOT_TASK_READ, IKOT_TASK_INSPECT]
-    } else if name.starts_with("task_") {
-        &[
+    const TASK_READ: &[IpcKobjectType] = &[IKOT_TASK_CONTROL, IKOT_TASK_READ];
+    const THREAD_READ: &[IpcKobjectType] = &[IKOT_THREAD_CONTROL, IKOT_THREAD_READ];
+    match name {
+        "task_get_exception_ports_from_user" => &[IKOT_TASK_CONTROL],
+        "thread_get_exception_ports_from_user" => &[IKOT_THREAD_CONTROL],
+        "task_get_exception_ports_info" => TASK_READ,
+        "thread_get_exception_ports_info" => THREAD_READ,
+        "task_get_special_port_from_user" | "task_threads_from_user" => {
+            &[IKOT_TASK_CONTROL, IKOT_TASK_READ, IKOT_TASK_INSPECT]
+        }
+        "thread_get_special_port_from_user" => {
+            &[IKOT_THREAD_CONTROL, IKOT_THREAD_READ, IKOT_THREAD_INSPECT]
+        }
+        "task_info_from_user" => &[
             IKOT_TASK_CONTROL,
             IKOT_TASK_READ,
             IKOT_TASK_INSPECT,
             IKOT_TASK_NAME,
-        ]
-    } else if name.starts_with("mach_vm_") {
-        &[IKOT_TASK_CONTROL]
-    } else if name.starts_with("mach_zone_") || name == "mach_memory_info" {
-        &[IKOT_HOST, IKOT_HOST_PRIV]
-    } else if name.contains("exception_raise") {
-        &[IKOT_UX_HANDLER]
-    } else {
-        panic!("raw routine {name} has no modelled conversion")
+        ],
+        _ if name.starts_with("io_") => &[IKOT_MAIN_DEVICE],
+        _ if name.starts_with("mach_port_") => TASK_READ,
+        _ if name.starts_with("mach_vm_") => &[IKOT_TASK_CONTROL],
+        _ if name.starts_with("mach_zone_") || name == "mach_memory_info" => {
+            &[IKOT_HOST, IKOT_HOST_PRIV]
+        }
+        _ if name.contains("exception_raise") => &[IKOT_UX_HANDLER],
+        _ => panic!("raw routine {name} has no modelled conversion"),
     }
 }
 
-/// The kotypes a translated port argument's intran accepts, by the argument's name.
+/// The kotypes a translated port argument's intran accepts, by the argument's name: a `task_t` or
+/// `vm_map_t` argument converts as `convert_port_to_task` / `convert_port_to_map` (control only),
+/// the `task_read_t` corpse of `task_map_corpse_info` as `convert_port_to_task_read_mig`.
 fn mig_arg_kotypes(field: &str) -> &'static [IpcKobjectType] {
     match field {
-        "task" | "src_task" | "into_task" | "from_task" | "owningTask" | "corspe_task" => {
-            &[IKOT_TASK_CONTROL]
-        }
+        "task" | "src_task" | "into_task" | "from_task" | "owningTask" => &[IKOT_TASK_CONTROL],
+        "corspe_task" => &[IKOT_TASK_CONTROL, IKOT_TASK_READ],
         "thread" => &[IKOT_THREAD_CONTROL],
         "semaphore" => &[IKOT_SEMAPHORE],
         "voucher" | "new_voucher" | "old_voucher" => &[IKOT_VOUCHER],
@@ -466,7 +495,6 @@ fn mig_out_kotype(field: &str) -> Option<IpcKobjectType> {
         "connection" => Some(IKOT_IOKIT_CONNECT),
         "notification" | "iterator" | "object" | "service" | "existing" | "registry_entry"
         | "root" => Some(IKOT_IOKIT_OBJECT),
-        "token" => Some(IKOT_TASK_ID_TOKEN),
         "eventlink_pair" => Some(IKOT_EVENTLINK),
         _ => None,
     }
@@ -869,6 +897,21 @@ impl Kernel {
         self.object_release(s);
     }
 
+    /// Models the token `task_create_identity_token` (osfmk/kern/task_ident.c) makes: `None`
+    /// once `task`'s terminate path began; otherwise a token holding a task reference (see
+    /// [`routine_task_create_identity_token`]) and its armed port with one send right for the
+    /// caller.
+    pub fn task_create_identity_token(&self, task: ObjId) -> Option<(ObjId, PortId)> {
+        assert_eq!(self.object_kind(task), ObjKind::Task);
+        if !self.object_reference_if_alive(task) {
+            return None;
+        }
+        let (token, port) = self.mig_object_create(IKOT_TASK_ID_TOKEN);
+        let previous = kobj(self, token).lock.lock().owner.replace(task);
+        assert!(previous.is_none(), "a fresh token names no task");
+        Some((token, port))
+    }
+
     /// `ipc_create_mach_voucher` reduced: a voucher whose creation reference is the caller's.
     fn mig_voucher_create(&self) -> ObjId {
         let v = self.ipc_voucher_create();
@@ -1115,6 +1158,128 @@ fn routine_task_set_special_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResul
         }
         _ => Err(KERN_INVALID_ARGUMENT),
     }
+}
+
+/// Models `thread_create_from_user` / `thread_create_running_from_user` (osfmk/kern/thread.c,
+/// `thread_create_internal2`) and the stub's outtran `convert_thread_to_port`: a new thread of
+/// the target task, on its thread list, and a send right on the new thread's control port. A
+/// task whose terminate path has begun is `KERN_FAILURE` (`thread_create_internal`).
+/// # Deviations
+/// No thread state, no start: the running variant differs only in name. The new thread lives
+/// until its task terminates (the model has no thread exit).
+fn routine_thread_create(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    let task = call.target()?;
+    call.selector()?;
+    let thread = k.thread_create_internal(task).ok_or(KERN_FAILURE)?;
+    // IP_NULL when the task terminated (and ended the thread) since it joined the list.
+    let port = mig_thread_port(k, thread, IKOT_THREAD_CONTROL);
+    k.object_release(thread);
+    Ok(reply_one(port, MACH_MSG_TYPE_PORT_SEND))
+}
+
+/// Models `convert_thread_to_port_with_flavor` (osfmk/kern/ipc_tt.c) for the control and read
+/// flavors: a send right on the thread's port of kotype `ty`, `IP_NULL` once its terminate path
+/// ran (`!thread->ipc_active`).
+/// # Deviations
+/// The read port is the eager one the model makes at creation (XNU allocates it here, armed);
+/// no inspect flavor (the model has no inspect ports); no `task_conversion_eval_out_trans`.
+fn mig_thread_port(k: &Kernel, thread: ObjId, ty: IpcKobjectType) -> IpcPort {
+    let which = match ty {
+        IKOT_THREAD_CONTROL => THREAD_PORT_CONTROL,
+        IKOT_THREAD_READ => THREAD_PORT_READ,
+        other => panic!("no thread port of {}", ikot_name(other)),
+    };
+    let port = k.object_port(thread, which);
+    let right = k.ipc_kobject_make_send(port, IpcKobject::Object(thread), ty);
+    if right == IP_DEAD {
+        IP_NULL
+    } else {
+        right
+    }
+}
+
+/// Models `task_threads_from_user` + `task_threads_internal` (osfmk/kern/task.c): the target
+/// converts as `convert_port_to_task_inspect_no_eval` (a name port is refused), and the flavor of
+/// the port used picks the flavor of the thread ports handed out: thread control ports through
+/// the task's control port, read ports through its read port. The threads are taken from the
+/// task's list under the task lock, each with a reference, and converted after it is dropped. A
+/// terminated task is `KERN_FAILURE`.
+/// # Deviations
+/// No inspect flavor (the model has no task inspect port to ask through).
+fn routine_task_threads(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    let task = call.target()?;
+    call.selector()?;
+    let ty = match call.kotype {
+        IKOT_TASK_CONTROL => IKOT_THREAD_CONTROL,
+        IKOT_TASK_READ => IKOT_THREAD_READ,
+        other => panic!("task_threads through a {} port", ikot_name(other)),
+    };
+    let threads = k.task_threads_referenced(task).ok_or(KERN_FAILURE)?;
+    let names = threads
+        .into_iter()
+        .map(|thread| {
+            let port = mig_thread_port(k, thread, ty);
+            k.object_release(thread);
+            port
+        })
+        .collect();
+    Ok(MigReturn::Reply(vec![MigOut::Ports {
+        names,
+        disposition: MACH_MSG_TYPE_PORT_SEND,
+    }]))
+}
+
+/// Models `task_create_identity_token` (osfmk/kern/task_ident.c): a token naming the target
+/// task, with a port armed for no-senders (the token's reference is donated to it). A task
+/// whose terminate path has begun is `KERN_INVALID_ARGUMENT`.
+/// # Deviations
+/// XNU's token records the task's process identity; the model's holds a reference on the task
+/// object (not on its ports) until the token is freed, so the lookup cannot race the task's
+/// final release. No corpse tokens.
+fn routine_task_create_identity_token(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    let task = call.target()?;
+    call.selector()?;
+    let (_, port) = k
+        .task_create_identity_token(task)
+        .ok_or(KERN_INVALID_ARGUMENT)?;
+    Ok(reply_one(IpcPort::Port(port), MACH_MSG_TYPE_PORT_SEND))
+}
+
+/// Models `task_identity_token_get_task_port` + `task_identity_token_get_task_grp`
+/// (osfmk/kern/task_ident.c): the flavor (`inline_data[1]`) picks the special port (anything else
+/// is `KERN_INVALID_ARGUMENT`), a token whose task is gone is `KERN_NOT_FOUND`, the caller's own
+/// task asked for its control flavor gets its pinned self port (`convert_task_to_port_pinned`),
+/// any other task its port of the asked flavor (`task_get_special_port_internal`: the control
+/// port, substituted at copyout, the read or the name port; `KERN_FAILURE` once the task's
+/// terminate path ran).
+/// # Deviations
+/// The inspect flavor is `KERN_INVALID_ARGUMENT` (the model has no inspect ports). A task is
+/// gone from the moment its terminate path begins (XNU: when its process can no longer be found).
+/// A token made without a task ([`Kernel::mig_object_create`], as the engines' worlds make them)
+/// names none: `KERN_NOT_FOUND`.
+fn routine_task_identity_token_get_task_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    let token = call.target()?;
+    call.selector()?;
+    let (which, ty) = match call.word(1) {
+        TASK_FLAVOR_CONTROL => (TASK_PORT_CONTROL, IKOT_TASK_CONTROL),
+        TASK_FLAVOR_READ => (TASK_PORT_READ, IKOT_TASK_READ),
+        TASK_FLAVOR_NAME => (TASK_PORT_NAME, IKOT_TASK_NAME),
+        _ => return Err(KERN_INVALID_ARGUMENT),
+    };
+    let task = kobj(k, token).lock.lock().owner;
+    let Some(task) = task.filter(|&task| k.mig_object_active(task)) else {
+        return Err(KERN_NOT_FOUND);
+    };
+    let which = if ty == IKOT_TASK_CONTROL && call.sender_task == Some(task) {
+        TASK_PORT_SELF_PINNED
+    } else {
+        which
+    };
+    let port = k.ipc_kobject_make_send(k.object_port(task, which), IpcKobject::Object(task), ty);
+    if port == IP_DEAD || !IP_VALID(port) {
+        return Err(KERN_FAILURE);
+    }
+    Ok(reply_one(port, MACH_MSG_TYPE_PORT_SEND))
 }
 
 /// Whether `port` is an immovable send right, which no routine may store.

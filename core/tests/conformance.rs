@@ -2,13 +2,18 @@
 //! can observe (return code, entry type, user references, counts), each naming the XNU function
 //! whose branch fixes it. Every test ends with the ledger's audit and a clean teardown.
 
-use kobject::ikot::IKOT_TIMER;
+use kobject::ikot::{
+    IKOT_TASK_CONTROL, IKOT_TASK_ID_TOKEN, IKOT_TASK_NAME, IKOT_TASK_READ, IKOT_THREAD_CONTROL,
+    IKOT_THREAD_READ, IKOT_TIMER,
+};
 use kobject::ipc_right::*;
 use kobject::ipc_space::*;
-use kobject::kobjects::{TASK_PORT_CONTROL, THREAD_PORT_CONTROL};
+use kobject::kobjects::{
+    TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, THREAD_PORT_CONTROL, THREAD_PORT_READ,
+};
 use kobject::mach::*;
 use kobject::mach_msg::{
-    UserDescriptor, UserMsg, MACH_MSG_OOL_DESCRIPTOR, MACH_MSG_OOL_PORTS_DESCRIPTOR,
+    ReceivedMsg, UserDescriptor, UserMsg, MACH_MSG_OOL_DESCRIPTOR, MACH_MSG_OOL_PORTS_DESCRIPTOR,
     MACH_MSG_PORT_DESCRIPTOR,
 };
 use kobject::mach_port::{GuardException, MachPortOptions, KERN_DENIED};
@@ -1921,10 +1926,25 @@ fn call_with_rights(
     rights: &[MachPortName],
     words: &[u32],
 ) -> KernReturn {
+    call_for_reply(w, id, dest, rights, words).ret_code
+}
+
+/// [`call_with_rights`], returning the whole reply as `a` receives it.
+fn call_for_reply(
+    w: &World,
+    id: i32,
+    dest: MachPortName,
+    rights: &[MachPortName],
+    words: &[u32],
+) -> ReceivedMsg {
     let reply = w.recv(w.sa());
+    let complex = if rights.is_empty() {
+        0
+    } else {
+        MACH_MSGH_BITS_COMPLEX
+    };
     let m = UserMsg {
-        msgh_bits: hdr(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE, 0)
-            | MACH_MSGH_BITS_COMPLEX,
+        msgh_bits: hdr(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE, 0) | complex,
         msgh_remote_port: dest,
         msgh_local_port: reply,
         msgh_id: id,
@@ -1941,7 +1961,7 @@ fn call_with_rights(
     assert_eq!(w.send(&m), MACH_MSG_SUCCESS);
     let got = w.k.mach_msg_receive(w.sa(), reply).expect("a reply");
     assert_eq!(w.k.mach_port_destroy(w.sa(), reply), KERN_SUCCESS);
-    got.ret_code
+    got
 }
 
 /// Follows `thread_set_special_port` (osfmk/kern/ipc_tt.c): an immovable send right is
@@ -2107,5 +2127,363 @@ fn ledger_catches_a_send_right_to_a_reply_port() {
     let finding = w.k.audit(&[kobject::Held::Send(p)]).unwrap_err();
     assert_eq!(finding.invariant, "reply-port-state");
     w.k.ipc_port_release_send(right);
+    w.end();
+}
+
+// ---- routines that hand out rights, and the conversions of their targets ----
+
+/// Ids in the task subsystem (osfmk/mach/task.defs).
+const THREAD_CREATE_FROM_USER: i32 = 3411;
+const THREAD_CREATE_RUNNING_FROM_USER: i32 = 3412;
+const TASK_THREADS_FROM_USER: i32 = 3402;
+const TASK_CREATE_IDENTITY_TOKEN: i32 = 3457;
+const TASK_IDENTITY_TOKEN_GET_TASK_PORT: i32 = 3458;
+
+impl World {
+    /// A send right in `a` to `b`'s port `which` (control, read or name), of kotype `ty`.
+    fn b_port(&self, which: usize, ty: kobject::ikot::IpcKobjectType) -> MachPortName {
+        self.object_port_name(self.b.0, which, ty)
+    }
+
+    /// A send right in `a` to object `o`'s port `which`, of kotype `ty`.
+    fn object_port_name(
+        &self,
+        o: ObjId,
+        which: usize,
+        ty: kobject::ikot::IpcKobjectType,
+    ) -> MachPortName {
+        let port = self.k.object_port(o, which);
+        let right = self
+            .k
+            .ipc_kobject_make_send(port, IpcKobject::Object(o), ty);
+        self.k
+            .ipc_object_copyout(self.sa(), right, MACH_MSG_TYPE_PORT_SEND, 0)
+    }
+
+    /// `b`'s threads, in creation order.
+    fn b_threads(&self) -> Vec<ObjId> {
+        let threads = self
+            .k
+            .task_threads_referenced(self.b.0)
+            .expect("b is alive");
+        for &thread in &threads {
+            self.k.object_release(thread);
+        }
+        threads
+    }
+
+    /// The single port right a successful reply carries.
+    fn only_port(&self, reply: &ReceivedMsg) -> PortId {
+        assert_eq!(reply.ret_code, KERN_SUCCESS);
+        assert_eq!(reply.descriptors.len(), 1, "{reply:?}");
+        let (name, disposition) = reply.descriptors[0];
+        assert_eq!(disposition, MACH_MSG_TYPE_PORT_SEND);
+        self.port(self.sa(), name)
+    }
+}
+
+/// `task_identity_token_get_task_port` of `flavor` through the token `a` names.
+fn token_get_task_port(w: &World, token: MachPortName, flavor: u32) -> ReceivedMsg {
+    call_for_reply(
+        w,
+        TASK_IDENTITY_TOKEN_GET_TASK_PORT,
+        token,
+        &[],
+        &[0, flavor],
+    )
+}
+
+/// Follows `thread_create_from_user` / `thread_create_running_from_user` (osfmk/kern/thread.c)
+/// and `convert_thread_to_port` (osfmk/kern/ipc_tt.c): each call makes a new thread of the
+/// target task and hands out a send right to that thread's control port; the threads die with
+/// their task (`task_terminate_internal`), leaving dead names.
+#[test]
+fn thread_create_hands_out_the_new_threads_control_port() {
+    let w = world();
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let mut names = Vec::new();
+    for id in [THREAD_CREATE_FROM_USER, THREAD_CREATE_RUNNING_FROM_USER] {
+        let reply = call_for_reply(&w, id, control, &[], &[0]);
+        let port = w.only_port(&reply);
+        let thread = *w.b_threads().last().expect("a new thread");
+        assert_eq!(port, w.k.object_port(thread, THREAD_PORT_CONTROL).id());
+        assert_eq!(w.k.ip_kotype(port), IKOT_THREAD_CONTROL);
+        names.push(reply.descriptors[0].0);
+    }
+    assert_eq!(w.b_threads().len(), 2);
+    w.k.task_terminate(w.b.0);
+    for name in names {
+        assert_eq!(w.ty(name), MACH_PORT_TYPE_DEAD_NAME);
+    }
+    w.k.audit(&[]).expect("the threads went with their task");
+    w.k.task_terminate(w.a.0);
+    w.k.audit_teardown().expect("teardown");
+}
+
+/// Follows `convert_port_to_task_mig` (osfmk/kern/ipc_tt.c): `thread_create`'s target must be a
+/// control port; through the read or name port the conversion yields nothing and the routine
+/// answers `KERN_INVALID_ARGUMENT`, with no thread made.
+#[test]
+fn thread_create_through_a_read_or_name_port_is_invalid_argument() {
+    let w = world();
+    for (which, ty) in [
+        (TASK_PORT_READ, IKOT_TASK_READ),
+        (TASK_PORT_NAME, IKOT_TASK_NAME),
+    ] {
+        let dest = w.b_port(which, ty);
+        let got = call_with_rights(&w, THREAD_CREATE_FROM_USER, dest, &[], &[0]);
+        assert_eq!(
+            got,
+            KERN_INVALID_ARGUMENT,
+            "{}",
+            kobject::ikot::ikot_name(ty)
+        );
+    }
+    assert!(w.b_threads().is_empty());
+    w.end();
+}
+
+/// Follows `task_threads_from_user` + `task_threads_internal` (osfmk/kern/task.c): through the
+/// control port the reply's out-of-line ports are the threads' control ports, through the read
+/// port their read ports; the name port does not convert (`convert_port_to_task_inspect_no_eval`):
+/// `KERN_INVALID_ARGUMENT`.
+#[test]
+fn task_threads_hands_out_thread_ports_of_the_ports_flavor() {
+    let w = world();
+    let threads = [w.k.thread_create(w.b.0), w.k.thread_create(w.b.0)];
+    for (which, ty, thread_which, thread_ty) in [
+        (
+            TASK_PORT_CONTROL,
+            IKOT_TASK_CONTROL,
+            THREAD_PORT_CONTROL,
+            IKOT_THREAD_CONTROL,
+        ),
+        (
+            TASK_PORT_READ,
+            IKOT_TASK_READ,
+            THREAD_PORT_READ,
+            IKOT_THREAD_READ,
+        ),
+    ] {
+        let dest = w.b_port(which, ty);
+        let reply = call_for_reply(&w, TASK_THREADS_FROM_USER, dest, &[], &[0]);
+        assert_eq!(reply.ret_code, KERN_SUCCESS);
+        assert_eq!(reply.body.len(), 1);
+        assert_eq!(reply.body[0].type_, MACH_MSG_OOL_PORTS_DESCRIPTOR);
+        let got: Vec<PortId> = reply.body[0]
+            .names
+            .iter()
+            .map(|&name| w.port(w.sa(), name))
+            .collect();
+        let want: Vec<PortId> = threads
+            .iter()
+            .map(|&t| w.k.object_port(t, thread_which).id())
+            .collect();
+        assert_eq!(got, want, "{}", kobject::ikot::ikot_name(ty));
+        assert!(got.iter().all(|&p| w.k.ip_kotype(p) == thread_ty));
+    }
+    let name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    assert_eq!(
+        call_with_rights(&w, TASK_THREADS_FROM_USER, name, &[], &[0]),
+        KERN_INVALID_ARGUMENT
+    );
+    w.end();
+}
+
+/// Follows `task_create_identity_token` and `task_identity_token_get_task_port`
+/// (osfmk/kern/task_ident.c): the token names the task it was made from and gives that task's
+/// port of the asked flavor; a flavor out of range is `KERN_INVALID_ARGUMENT`; once the task is
+/// gone, `KERN_NOT_FOUND`. Made through a name port, the token is refused by
+/// `convert_port_to_task_mig`: `KERN_INVALID_ARGUMENT`.
+#[test]
+fn identity_token_gives_its_tasks_ports() {
+    use kobject::mig_routines::{TASK_FLAVOR_CONTROL, TASK_FLAVOR_NAME, TASK_FLAVOR_READ};
+    let w = world();
+    let name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    assert_eq!(
+        call_with_rights(&w, TASK_CREATE_IDENTITY_TOKEN, name, &[], &[0]),
+        KERN_INVALID_ARGUMENT
+    );
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let reply = call_for_reply(&w, TASK_CREATE_IDENTITY_TOKEN, control, &[], &[0]);
+    assert_eq!(w.k.ip_kotype(w.only_port(&reply)), IKOT_TASK_ID_TOKEN);
+    let token = reply.descriptors[0].0;
+    for (flavor, which) in [
+        (TASK_FLAVOR_CONTROL, TASK_PORT_CONTROL),
+        (TASK_FLAVOR_READ, TASK_PORT_READ),
+        (TASK_FLAVOR_NAME, TASK_PORT_NAME),
+    ] {
+        let reply = token_get_task_port(&w, token, flavor);
+        assert_eq!(
+            w.only_port(&reply),
+            w.k.object_port(w.b.0, which).id(),
+            "{flavor}"
+        );
+    }
+    assert_eq!(
+        token_get_task_port(&w, token, 7).ret_code,
+        KERN_INVALID_ARGUMENT
+    );
+    w.k.task_terminate(w.b.0);
+    assert_eq!(token_get_task_port(&w, token, 1).ret_code, KERN_NOT_FOUND);
+    w.k.audit(&[])
+        .expect("the token keeps its task's reference");
+    w.k.task_terminate(w.a.0);
+    w.k.audit_teardown().expect("teardown");
+}
+
+/// Follows `task_identity_token_get_task_port` (osfmk/kern/task_ident.c): the caller's own task
+/// asked for the control flavor gets its pinned self port (`convert_task_to_port_pinned`).
+#[test]
+fn identity_token_of_the_callers_task_gives_the_pinned_self_port() {
+    let w = world();
+    let me = w.task_self();
+    let reply = call_for_reply(&w, TASK_CREATE_IDENTITY_TOKEN, me, &[], &[0]);
+    let token = reply.descriptors[0].0;
+    let flavor = kobject::mig_routines::TASK_FLAVOR_CONTROL;
+    let reply = token_get_task_port(&w, token, flavor);
+    assert_eq!(reply.ret_code, KERN_SUCCESS);
+    assert_eq!(reply.descriptors[0].0, me, "the pinned self right's name");
+    assert_eq!(w.refs(me, MACH_PORT_RIGHT_SEND), 2);
+    w.end();
+}
+
+/// Follows the conversions the raw getters apply to their target (osfmk/kern/ipc_tt.c,
+/// osfmk/ipc/mach_port.c): `task_get_exception_ports_from_user` (`convert_port_to_task`) takes a
+/// control port only, `task_get_exception_ports_info` (`convert_port_to_task_read_no_eval`) a
+/// control or read port, `thread_get_exception_ports_from_user` (`convert_port_to_thread`) a
+/// thread control port, `thread_get_exception_ports_info` a thread control or read port, and
+/// `mach_port_get_attributes_from_user` (`convert_port_to_space_read_no_eval`) a task control or
+/// read port. Anything else converts to nothing: `KERN_INVALID_ARGUMENT`.
+#[test]
+fn raw_getters_refuse_the_port_kinds_their_conversion_refuses() {
+    let w = world();
+    let thread = w.k.thread_create(w.b.0);
+    let task_control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let task_read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let task_name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    let thread_control = w.object_port_name(thread, THREAD_PORT_CONTROL, IKOT_THREAD_CONTROL);
+    let thread_read = w.object_port_name(thread, THREAD_PORT_READ, IKOT_THREAD_READ);
+    // (routine id, accepted ports, refused ports)
+    let cases: [(i32, &[MachPortName], &[MachPortName]); 5] = [
+        (3414, &[task_control], &[task_read, task_name]),
+        (3460, &[task_control, task_read], &[task_name]),
+        (3614, &[thread_control], &[thread_read]),
+        (3630, &[thread_control, thread_read], &[task_control]),
+        (3217, &[task_control, task_read], &[task_name]),
+    ];
+    for (id, accepted, refused) in cases {
+        for &dest in accepted {
+            assert_eq!(
+                call_with_rights(&w, id, dest, &[], &[0]),
+                KERN_SUCCESS,
+                "{id}"
+            );
+        }
+        for &dest in refused {
+            let got = call_with_rights(&w, id, dest, &[], &[0]);
+            assert_eq!(got, KERN_INVALID_ARGUMENT, "{id} {dest:#x}");
+        }
+    }
+    w.end();
+}
+
+/// Follows `convert_port_to_space` (osfmk/kern/ipc_tt.c) under `mach_port_allocate`
+/// (osfmk/ipc/mach_port.c, a null space is `KERN_INVALID_TASK`) and `convert_port_to_host_priv`
+/// (osfmk/kern/ipc_host.c) under `host_priv_statistics` (a null host is `KERN_INVALID_HOST`): a
+/// read or name port where a control port is needed, and the host port where the privileged one
+/// is, get the routine's own code.
+#[test]
+fn refused_targets_get_the_routines_own_code() {
+    let w = world();
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    const MACH_PORT_ALLOCATE: i32 = 3204;
+    assert_eq!(
+        call_with_rights(&w, MACH_PORT_ALLOCATE, control, &[], &[0]),
+        KERN_SUCCESS
+    );
+    for dest in [read, name] {
+        let got = call_with_rights(&w, MACH_PORT_ALLOCATE, dest, &[], &[0]);
+        assert_eq!(got, KERN_INVALID_TASK, "{dest:#x}");
+    }
+    let (_, host_port, priv_port) = w.k.host_create();
+    let copyout = |p: PortId| {
+        let right = w.k.ipc_port_make_send_any(p.into());
+        w.k.ipc_object_copyout(w.sa(), right, MACH_MSG_TYPE_PORT_SEND, 0)
+    };
+    const HOST_PRIV_STATISTICS: i32 = 402;
+    let (host, host_priv) = (copyout(host_port), copyout(priv_port));
+    assert_eq!(
+        call_with_rights(&w, HOST_PRIV_STATISTICS, host_priv, &[], &[0]),
+        KERN_SUCCESS
+    );
+    assert_eq!(
+        call_with_rights(&w, HOST_PRIV_STATISTICS, host, &[], &[0]),
+        kobject::mig_routines::KERN_INVALID_HOST
+    );
+    w.end();
+}
+
+/// Follows `convert_task_to_port_with_flavor` / `convert_thread_to_port_with_flavor`
+/// (osfmk/kern/ipc_tt.c: read ports are allocated `IPC_KOBJECT_ALLOC_IMMOVABLE_SEND`) and
+/// `ipc_right_copyin` (an immovable send right without `ALLOW_IMMOVABLE_SEND`): a task or thread
+/// read right in a body to an ordinary port is `MACH_SEND_INVALID_RIGHT`; to the kernel (the
+/// destination of `_kernelrpc_mach_ports_register3`) it is accepted, and that routine refuses
+/// it (`KERN_INVALID_RIGHT`); a control right travels anywhere.
+#[test]
+fn read_port_rights_are_immovable() {
+    let w = world();
+    let thread = w.k.thread_create(w.b.0);
+    let task_read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let thread_read = w.object_port_name(thread, THREAD_PORT_READ, IKOT_THREAD_READ);
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let body = |right: MachPortName, dest: MachPortName| UserMsg {
+        msgh_bits: MACH_MSG_TYPE_COPY_SEND | MACH_MSGH_BITS_COMPLEX,
+        msgh_remote_port: dest,
+        descriptors: vec![UserDescriptor::Port {
+            name: right,
+            disposition: MACH_MSG_TYPE_COPY_SEND,
+        }],
+        ..UserMsg::default()
+    };
+    for right in [task_read, thread_read] {
+        let (dest, _) = w.send_from_b(2);
+        assert_eq!(
+            w.send(&body(right, dest)),
+            MACH_SEND_INVALID_RIGHT,
+            "{right:#x}"
+        );
+        assert_eq!(w.refs(right, MACH_PORT_RIGHT_SEND), 1);
+    }
+    let (dest, _) = w.send_from_b(2);
+    assert_eq!(w.send(&body(control, dest)), MACH_MSG_SUCCESS);
+    assert_eq!(
+        call_with_rights(&w, 3403, control, &[task_read, 0, 0], &[0]),
+        KERN_INVALID_RIGHT,
+        "copied in to the kernel, refused by the routine"
+    );
+    w.end();
+}
+
+/// Follows `convert_port_to_task_read_mig` (osfmk/kern/ipc_tt.c), the intran of
+/// `task_map_corpse_info_64`'s `task_read_t` argument: a read port converts, a name port does not
+/// and the routine answers `KERN_INVALID_ARGUMENT`.
+#[test]
+fn task_read_argument_takes_a_read_port_and_refuses_a_name_port() {
+    let w = world();
+    const TASK_MAP_CORPSE_INFO_64: i32 = 3450;
+    let control = w.b_port(TASK_PORT_CONTROL, IKOT_TASK_CONTROL);
+    let read = w.b_port(TASK_PORT_READ, IKOT_TASK_READ);
+    let name = w.b_port(TASK_PORT_NAME, IKOT_TASK_NAME);
+    assert_eq!(
+        call_with_rights(&w, TASK_MAP_CORPSE_INFO_64, control, &[read], &[0]),
+        KERN_SUCCESS
+    );
+    assert_eq!(
+        call_with_rights(&w, TASK_MAP_CORPSE_INFO_64, control, &[name], &[0]),
+        KERN_INVALID_ARGUMENT
+    );
     w.end();
 }

@@ -131,6 +131,14 @@ impl World {
             IKOT_HOST => self.host_port,
             IKOT_HOST_PRIV => self.priv_port,
             IKOT_VOUCHER => self.voucher(),
+            IKOT_TASK_ID_TOKEN => {
+                let (_, port) = self
+                    .k
+                    .task_create_identity_token(self.task)
+                    .expect("a task");
+                self.sends.push(port);
+                port
+            }
             _ => self.object(ty).1,
         }
     }
