@@ -38,26 +38,22 @@ else
 fi
 [[ $nocmp -eq 0 ]] || fuzz_no_trace_compares
 targets=(empty "${FUZZ_TARGETS[@]}")
-for target in "${targets[@]}"; do
-  "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "$target" >/dev/null 2>&1
-done
-dir="${FUZZ_FLAGS[-1]}"
-bin_dir="$dir/x86_64-unknown-linux-gnu/release"
+fuzz_build "${targets[@]}"
+bin_dir="$FUZZ_BIN_DIR"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 echo "bench: $FUZZ_MODE, ${seconds}s per target, $(nproc) cores, bug ${KOBJSIM_BUG:-none}"
 printf '%-20s %12s %10s %12s\n' target exec/s vs-empty peak-rss-MB
 empty_rate=""
 for target in "${targets[@]}"; do
-  seeds="corpus/$target"
-  [[ $target == empty ]] && seeds=corpus/mig_dispatch
+  seeds="$(fuzz_seeds "$target")"
   mkdir -p "$scratch/$target"
   args=(-max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$scratch/$target/")
   dict="$(fuzz_dict_args "$target")"
   [[ -n "$dict" ]] && args+=("$dict")
   "$bin_dir/$target" "$scratch/$target" "$seeds" "${args[@]}" >"$scratch/$target.log" 2>&1 || true
-  rate="$(grep -o 'stat::average_exec_per_sec:[[:space:]]*[0-9]*' "$scratch/$target.log" | grep -o '[0-9]*$' || echo 0)"
-  rss="$(grep -o 'stat::peak_rss_mb:[[:space:]]*[0-9]*' "$scratch/$target.log" | grep -o '[0-9]*$' || echo '?')"
+  rate="$(fuzz_stat average_exec_per_sec "$scratch/$target.log")"
+  rss="$(fuzz_stat peak_rss_mb "$scratch/$target.log" '?')"
   if [[ $target == empty ]]; then
     empty_rate="$rate"
   fi

@@ -78,7 +78,7 @@ printf '%-32s %-14s %-6s %12s %9s\n' bug target found execs seconds
 for bug in "${bugs[@]}"; do
   target="${only:-${meant[$bug]}}"
   if [[ -z "${built[$target]:-}" ]]; then
-    "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "$target" >/dev/null 2>&1
+    fuzz_build "$target"
     built[$target]=1
   fi
   work="$tmp/$bug"
@@ -91,7 +91,7 @@ for bug in "${bugs[@]}"; do
   start=$(date +%s.%N)
   KOBJSIM_BUG="$bug" "$dir/$target" "${corpora[@]}" "${args[@]}" >"$work/log" 2>&1 || true
   end=$(date +%s.%N)
-  execs="$(grep -o 'stat::number_of_executed_units:[[:space:]]*[0-9]*' "$work/log" | grep -o '[0-9]*$' || echo '?')"
+  execs="$(fuzz_stat number_of_executed_units "$work/log" '?')"
   if ls "$work"/crash-* >/dev/null 2>&1; then
     found=yes
     if [[ $save -eq 1 ]]; then

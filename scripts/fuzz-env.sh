@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the fuzz scripts (sourced, not run): the target list and how to call cargo fuzz.
 # Nightly with AddressSanitizer where `rustup toolchain list` shows a nightly, else stable with
 # `-s none`; each mode builds into its own target directory so switching keeps both caches.
@@ -41,4 +42,33 @@ fuzz_dict_args() {
   if [[ -f "fuzz/$1.dict" ]]; then
     echo "-dict=fuzz/$1.dict"
   fi
+}
+
+# After fuzz_setup: builds TARGET... (quietly; cargo's output on failure) and sets FUZZ_BIN_DIR
+# to where the binaries are.
+fuzz_build() {
+  local t log
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  FUZZ_BIN_DIR="${FUZZ_FLAGS[-1]}/x86_64-unknown-linux-gnu/release"
+  log="$(mktemp)"
+  for t in "$@"; do
+    if ! "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "$t" >"$log" 2>&1; then
+      cat "$log" >&2
+      rm -f "$log"
+      echo "fuzz: building $t failed" >&2
+      return 1
+    fi
+  done
+  rm -f "$log"
+}
+
+# The seeds a target starts from: its committed corpus; the empty target gets mig_dispatch's.
+fuzz_seeds() {
+  if [[ $1 == empty ]]; then echo corpus/mig_dispatch; else echo "corpus/$1"; fi
+}
+
+# One of libFuzzer's final statistics (-print_final_stats=1) from a log, or DEFAULT (0):
+# fuzz_stat NAME LOG [DEFAULT]
+fuzz_stat() {
+  grep -o "stat::$1:[[:space:]]*[0-9]*" "$2" | grep -o '[0-9]*$' || echo "${3:-0}"
 }

@@ -11,8 +11,10 @@ use kobjsim::artifact::Artifact;
 use kobjsim::Report;
 
 use crate::artifact_parse::{run_artifact_parse, seed_variants};
-use crate::kobject_lifecycle::{run_kobject_lifecycle_logged, LifecycleInput};
-use crate::mig_dispatch::{run_mig_dispatch_logged, MigDispatchInput};
+use crate::kobject_lifecycle::{
+    run_kobject_lifecycle, run_kobject_lifecycle_logged, LifecycleInput,
+};
+use crate::mig_dispatch::{run_mig_dispatch, run_mig_dispatch_logged, MigDispatchInput};
 use crate::mig_hash::{run_mig_hash, MigHashInput};
 use crate::sched_race::{self, SchedRaceInput};
 
@@ -116,13 +118,23 @@ impl Target {
         }
     }
 
-    /// Runs `data` without a log: `Err` is the finding.
+    /// Runs `data` as the fuzz target's shell does (no log, no trace): `Err` is the finding.
     pub fn run(self, data: &[u8], bugs: Bugs) -> Result<(), Report> {
         match self {
             // The fuzz targets' own path, without the trace a replay prints.
+            Target::MigDispatch => run_mig_dispatch(&MigDispatchInput::from_bytes(data), bugs)
+                .map(|_| ())
+                .map_err(report),
+            Target::KobjectLifecycle => {
+                run_kobject_lifecycle(&LifecycleInput::from_bytes(data), bugs)
+                    .map(|_| ())
+                    .map_err(report)
+            }
+            Target::MigHash => run_mig_hash(&MigHashInput::from_bytes(data), bugs)
+                .map(|_| ())
+                .map_err(report),
             Target::SchedRace => sched_race::run_sched_race(data, bugs).map(|_| ()),
             Target::ArtifactParse => run_artifact_parse(data).map(|_| ()),
-            _ => self.replay(data, bugs).result.map(|_| ()),
         }
     }
 
