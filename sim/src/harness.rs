@@ -73,7 +73,8 @@ pub struct Span {
     pub program: usize,
     pub index: usize,
     pub action: Action,
-    pub outcome: String,
+    /// What the action returned; `None` when a finding interrupted it.
+    pub outcome: Option<ActionOutcome>,
     pub start: usize,
     pub end: usize,
 }
@@ -160,14 +161,14 @@ fn run_action(
             program,
             index,
             action: action.clone(),
-            outcome: "(interrupted by the finding)".to_string(),
+            outcome: None,
             start,
             end: start,
         });
     }
     let outcome: ActionOutcome = actor_state.step(k, shared, action);
     if let Some(span) = spans.and_then(|s| s.last_mut()) {
-        span.outcome = format!("{outcome:?}");
+        span.outcome = Some(outcome);
         span.end = k.trace_len();
     }
 }

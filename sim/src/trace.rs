@@ -106,6 +106,14 @@ pub fn describe(action: &Action) -> String {
     }
 }
 
+/// What an action returned, as the timeline prints it.
+pub fn outcome_text(span: &Span) -> String {
+    match &span.outcome {
+        Some(outcome) => format!("{outcome:?}"),
+        None => "(interrupted by the finding)".to_string(),
+    }
+}
+
 /// The model function a finding was raised in: the last traced step of the thread that raised it.
 pub fn raising_function(outcome: &Outcome) -> Option<&'static str> {
     let (actor, _) = outcome.finding.as_ref()?;
@@ -141,7 +149,7 @@ pub fn text(outcome: &Outcome) -> String {
             span.index,
             describe(&span.action),
             "",
-            span.outcome
+            outcome_text(span)
         );
     };
     for (step, event) in outcome.trace.iter().enumerate() {
@@ -197,7 +205,7 @@ pub fn chrome(outcome: &Outcome) -> Value {
         events.push(json!({
             "name": describe(&span.action), "ph": "X", "ts": span.start,
             "dur": (span.end - span.start).max(1), "pid": 1, "tid": span.actor,
-            "args": { "program": span.program, "index": span.index, "outcome": span.outcome },
+            "args": { "program": span.program, "index": span.index, "outcome": outcome_text(span) },
         }));
     }
     for (step, e) in trace.iter().enumerate() {

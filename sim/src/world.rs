@@ -1279,18 +1279,23 @@ impl Actor {
         Outcome::Done
     }
 
-    /// The `pick`-th lazily ported object: the setup's, then the actor's own live ones.
+    /// The `pick`-th lazily ported object: the setup's, then the actor's own live ones (no
+    /// allocation: this runs on every lazy action of every simulated execution).
     fn lazy_object(&self, shared: &Shared, pick: u8) -> Option<ObjId> {
-        let own = self.objects.iter().filter(|o| {
-            o.owner_alive && matches!(o.kind, ObjectKind::Semaphore | ObjectKind::Voucher)
-        });
-        let all: Vec<ObjId> = shared
-            .lazies
-            .iter()
-            .copied()
-            .chain(own.map(|o| o.obj))
-            .collect();
-        nth(&all, pick)
+        let own = || {
+            self.objects.iter().filter(|o| {
+                o.owner_alive && matches!(o.kind, ObjectKind::Semaphore | ObjectKind::Voucher)
+            })
+        };
+        let count = shared.lazies.len() + own().count();
+        if count == 0 {
+            return None;
+        }
+        let i = usize::from(pick) % count;
+        match shared.lazies.get(i) {
+            Some(&o) => Some(o),
+            None => own().nth(i - shared.lazies.len()).map(|o| o.obj),
+        }
     }
 
     /// A plain (not subst-once) send right held or anchored, to use without giving it up.

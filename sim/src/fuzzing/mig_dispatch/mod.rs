@@ -77,7 +77,9 @@ pub fn run_mig_dispatch_logged(
         for span in &run.spans {
             log.push(format!(
                 "#{} {:?} -> {}",
-                span.index, span.action, span.outcome
+                span.index,
+                span.action,
+                crate::trace::outcome_text(span)
             ));
         }
     }
