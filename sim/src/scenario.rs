@@ -334,17 +334,12 @@ impl Drawer<'_> {
         let word = rng.below(4);
         let descriptors = self.descriptors(target);
         Action::Send(SendMsg {
-            task: 0,
-            dest: Name::Target(target),
             remote: remote as u8,
             reply,
             local: local as u8,
-            voucher: Name::Null,
-            voucher_disposition: 0,
-            id: MsgId::Raw(id),
-            complex: Complex::Auto,
             descriptors,
             inline_data: vec![word],
+            ..message_to(target, id)
         })
     }
 
@@ -401,17 +396,29 @@ fn raw_message(target: u8, id: i32, dest: Option<Deviation>, reply: Option<Devia
     };
     let words = typed::routine(id).map_or_else(|| vec![0, 0], |d| typed::inline_words(d, 0));
     SendMsg {
-        task: 0,
-        dest: Name::Target(target),
         remote,
         reply,
         local: local as u8,
+        inline_data: words,
+        ..message_to(target, id)
+    }
+}
+
+/// A message from task 0 to target `target` with id `id`: copy-send, no reply port, no
+/// voucher, no body, no words (what the drawers then change).
+fn message_to(target: u8, id: i32) -> SendMsg {
+    SendMsg {
+        task: 0,
+        dest: Name::Target(target),
+        remote: MACH_MSG_TYPE_COPY_SEND as u8,
+        reply: Name::Null,
+        local: 0,
         voucher: Name::Null,
         voucher_disposition: 0,
         id: MsgId::Raw(id),
         complex: Complex::Auto,
         descriptors: Vec::new(),
-        inline_data: words,
+        inline_data: Vec::new(),
     }
 }
 
