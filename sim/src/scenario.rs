@@ -22,7 +22,7 @@ use kobject::kobjects::{
     TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, THREAD_PORT_CONTROL, THREAD_PORT_READ,
 };
 use kobject::mach::*;
-use kobject::mig_routines::{mig_target_kotypes, MIG_SYNTHETIC_DEFERRED_REPLY_ID};
+use kobject::mig_routines::MIG_SYNTHETIC_DEFERRED_REPLY_ID;
 use kobject::{Held, IpcKobject, IpcPort, Kernel, ObjId, PortId};
 
 use crate::lang::*;
@@ -263,13 +263,13 @@ impl Drawer<'_> {
             return self.plain(target);
         }
         let rng = &mut *self.rng;
-        let routines = routines_for(ty);
+        let routines = typed::routines_for(ty);
         let id = if ty == IKOT_IOKIT_CONNECT && rng.chance(1, 4) {
             Some(MIG_SYNTHETIC_DEFERRED_REPLY_ID)
         } else if routines.is_empty() || rng.chance(1, 16) {
             None
         } else {
-            Some(pick(rng, &routines))
+            Some(pick(rng, routines))
         };
         let dest = match rng.below(16) {
             0 | 1 => Some(Deviation::DestDisposition(MACH_MSG_TYPE_MOVE_SEND as u8)),
@@ -420,15 +420,6 @@ fn message_to(target: u8, id: i32) -> SendMsg {
         descriptors: Vec::new(),
         inline_data: Vec::new(),
     }
-}
-
-/// The routine ids whose target conversion accepts a port of type `ty`, in table order.
-pub fn routines_for(ty: IpcKobjectType) -> Vec<i32> {
-    typed::call_routines()
-        .iter()
-        .filter(|r| mig_target_kotypes(r).contains(&ty))
-        .map(|r| r.msgh_id)
-        .collect()
 }
 
 /// Ids no kernel routine answers: the reserved (skip) ids of the subsystems and the two

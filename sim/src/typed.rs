@@ -8,6 +8,7 @@
 //! (`mig_target_kotypes`, `mig_well_formed_words`, the selectors), never written per routine or
 //! per bug.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use kobject::ikot::*;
@@ -48,6 +49,25 @@ pub fn call_routines() -> &'static [&'static MigRoutineDesc] {
         all.retain(|r| r.kind != MigKind::Skip);
         all
     })
+}
+
+/// The ids of the routines whose target conversion accepts a port of kind `ty`, in table
+/// order. Built once: the scenarios' drawers ask on every message they draw.
+pub fn routines_for(ty: IpcKobjectType) -> &'static [i32] {
+    static BY_KIND: OnceLock<BTreeMap<IpcKobjectType, Vec<i32>>> = OnceLock::new();
+    let by_kind = BY_KIND.get_or_init(|| {
+        let mut by_kind: BTreeMap<IpcKobjectType, Vec<i32>> = BTreeMap::new();
+        for r in call_routines() {
+            for &kind in mig_target_kotypes(r) {
+                let ids = by_kind.entry(kind).or_default();
+                if ids.last() != Some(&r.msgh_id) {
+                    ids.push(r.msgh_id);
+                }
+            }
+        }
+        by_kind
+    });
+    by_kind.get(&ty).map_or(&[], Vec::as_slice)
 }
 
 /// The routine a call's `routine` index picks.
