@@ -23,9 +23,16 @@ impl NoSendersToken {
     };
 }
 
-/// MACH_NOTIFY_NO_SENDERS and MACH_NOTIFY_SEND_ONCE message ids (osfmk/mach/notify.h).
-pub const MACH_NOTIFY_NO_SENDERS: i32 = 70;
-pub const MACH_NOTIFY_SEND_ONCE: i32 = 71;
+/// The Mach notification message ids (osfmk/mach/notify.h): `MACH_NOTIFY_FIRST` plus an offset.
+/// The kernel sends no-senders and send-once notifications to kobject ports itself; the others
+/// are ids a user may send to any port, a kobject port included.
+pub const MACH_NOTIFY_FIRST: i32 = 64;
+pub const MACH_NOTIFY_PORT_DELETED: i32 = MACH_NOTIFY_FIRST + 1;
+pub const MACH_NOTIFY_SEND_POSSIBLE: i32 = MACH_NOTIFY_FIRST + 2;
+pub const MACH_NOTIFY_PORT_DESTROYED: i32 = MACH_NOTIFY_FIRST + 5;
+pub const MACH_NOTIFY_NO_SENDERS: i32 = MACH_NOTIFY_FIRST + 6;
+pub const MACH_NOTIFY_SEND_ONCE: i32 = MACH_NOTIFY_FIRST + 7;
+pub const MACH_NOTIFY_DEAD_NAME: i32 = MACH_NOTIFY_FIRST + 8;
 
 impl Kernel {
     /// Models `ipc_notify_no_senders_prepare`.

@@ -243,6 +243,11 @@ pub enum Deviation {
     KernelReply,
     /// The complex bit cleared although the body has descriptors.
     ClearComplex,
+    /// The message id is another (target, descriptors, words and reply kept):
+    /// [`typed::wrong_id`](crate::typed::wrong_id) picks a notification id or an id no routine
+    /// answers, or another routine's id, so the server's unknown-id and notification paths and
+    /// the stubs' checks of a body meant for another routine are reached from typed calls too.
+    WrongId(u16),
 }
 
 /// A typed `mach_msg` send: a routine of the MIG table, its destination a port of a kind the
@@ -824,7 +829,7 @@ impl Encode for SendMsg {
 
 impl Encode for Deviation {
     fn encode(&self, out: &mut Vec<u8>) {
-        const N: u32 = 11;
+        const N: u32 = 12;
         match *self {
             Deviation::DestDisposition(d) => {
                 encode_variant(out, 0, N);
@@ -850,6 +855,10 @@ impl Encode for Deviation {
             Deviation::SendReply => encode_variant(out, 8, N),
             Deviation::KernelReply => encode_variant(out, 9, N),
             Deviation::ClearComplex => encode_variant(out, 10, N),
+            Deviation::WrongId(pick) => {
+                encode_variant(out, 11, N);
+                pick.encode(out);
+            }
         }
     }
 }
@@ -1203,11 +1212,56 @@ mod tests {
         ];
         let kinds: std::collections::BTreeSet<&str> = program.iter().map(Action::kind).collect();
         assert_eq!(kinds.len(), ACTION_VARIANTS as usize);
+        let mut program = program;
+        program.extend(every_deviation().map(|d| {
+            Action::Call(Call {
+                deviation: Some(d),
+                ..call
+            })
+        }));
         let bytes = encode_program(&program, program.len());
         assert_eq!(decode_program(&bytes, program.len()), program);
         let json = serde_json::to_string(&program).unwrap();
         let back: Vec<Action> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, program);
+    }
+
+    /// One of each `Deviation` variant, in declaration order.
+    fn every_deviation() -> impl Iterator<Item = Deviation> {
+        let all = [
+            Deviation::DestDisposition(17),
+            Deviation::DropDescriptor(1),
+            Deviation::ExtraDescriptor,
+            Deviation::ArgDisposition {
+                arg: 0,
+                disposition: 18,
+            },
+            Deviation::ArgDead(2),
+            Deviation::WrongTarget,
+            Deviation::DeadTarget,
+            Deviation::NoReply,
+            Deviation::SendReply,
+            Deviation::KernelReply,
+            Deviation::ClearComplex,
+            Deviation::WrongId(513),
+        ];
+        // The match fails to compile when a variant is added; the ranks show none is missing.
+        let rank = |d: &Deviation| match d {
+            Deviation::DestDisposition(_) => 0,
+            Deviation::DropDescriptor(_) => 1,
+            Deviation::ExtraDescriptor => 2,
+            Deviation::ArgDisposition { .. } => 3,
+            Deviation::ArgDead(_) => 4,
+            Deviation::WrongTarget => 5,
+            Deviation::DeadTarget => 6,
+            Deviation::NoReply => 7,
+            Deviation::SendReply => 8,
+            Deviation::KernelReply => 9,
+            Deviation::ClearComplex => 10,
+            Deviation::WrongId(_) => 11,
+        };
+        assert!(all.iter().map(rank).eq(0..all.len()));
+        all.into_iter()
     }
 
     #[test]

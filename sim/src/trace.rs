@@ -79,6 +79,11 @@ pub fn describe(action: &Action) -> String {
             let deviation = match c.deviation {
                 None => String::new(),
                 Some(Deviation::DestDisposition(d)) => format!(", destination disposition {d}"),
+                Some(Deviation::WrongId(pick)) => {
+                    let id = typed::wrong_id(c.routine, pick);
+                    let routine = typed::routine(id).map_or("no routine", |d| d.name);
+                    format!(", sent as id {id} ({routine})")
+                }
                 Some(d) => format!(", {d:?}"),
             };
             format!(

@@ -13,12 +13,13 @@ use std::sync::OnceLock;
 
 use kobject::ikot::*;
 use kobject::ipc_kobject_mig::{
-    MigKind, MigPortKind, MigRoutineDesc, MigTable, MACH_MSG_TYPE_POLYMORPHIC,
+    kernel_subsystems, MigKind, MigPortKind, MigRoutineDesc, MigTable, MACH_MSG_TYPE_POLYMORPHIC,
 };
+use kobject::ipc_notify::{MACH_NOTIFY_DEAD_NAME, MACH_NOTIFY_FIRST};
 use kobject::mach::*;
 use kobject::mig_routines::{
-    mig_table_with_synthetic, mig_target_kotypes, mig_well_formed_words, MIG_SELECT_ALT,
-    MIG_SELECT_FAIL,
+    mig_table_with_synthetic, mig_target_kotypes, mig_well_formed_words, synthetic_subsystem,
+    MIG_SELECT_ALT, MIG_SELECT_FAIL,
 };
 
 use crate::lang::{GenericKind, PermanentKind, Source, TaskPortKind, ThreadPortKind};
@@ -212,6 +213,51 @@ pub fn inline_words(desc: &MigRoutineDesc, word: u8) -> Vec<u32> {
     words
 }
 
+/// Message ids that name no routine of [`mig_table`], or a notification: the Mach notification
+/// ids (`MACH_NOTIFY_FIRST + 1` to `MACH_NOTIFY_DEAD_NAME`, the kernel's own no-senders and
+/// send-once among them), every skip slot of every subsystem, and the ids just below and just
+/// above each subsystem's range that no neighbouring subsystem answers. Ascending, without repeats; derived from the table, so a new
+/// subsystem brings its own.
+pub fn stray_ids() -> &'static [i32] {
+    static IDS: OnceLock<Vec<i32>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let mut ids: Vec<i32> = (MACH_NOTIFY_FIRST + 1..=MACH_NOTIFY_DEAD_NAME).collect();
+        let synthetic = synthetic_subsystem();
+        for subsystem in kernel_subsystems().iter().chain([&synthetic]) {
+            ids.push(subsystem.start - 1);
+            ids.push(subsystem.end);
+            let skips = subsystem
+                .routines
+                .iter()
+                .filter(|r| r.kind == MigKind::Skip);
+            ids.extend(skips.map(|r| r.msgh_id));
+        }
+        // Where two subsystems meet, the id past one is the other's first routine.
+        ids.retain(|&id| routine(id).is_none());
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    })
+}
+
+/// The id a call to routine `index` (see [`call_routine`]) carries instead of its own when its
+/// deviation is a wrong id: an even `pick` names a [`stray_ids`] id, an odd one the routine
+/// `1 + pick / 2` places further on in the table (modulo its size, never the call's own), whose
+/// stub then reads a body laid out for another.
+pub fn wrong_id(index: u16, pick: u16) -> i32 {
+    let id = if pick % 2 == 0 {
+        let stray = stray_ids();
+        stray[usize::from(pick / 2) % stray.len()]
+    } else {
+        let all = call_routines();
+        let own = usize::from(index) % all.len();
+        let offset = 1 + usize::from(pick / 2) % (all.len() - 1);
+        all[(own + offset) % all.len()].msgh_id
+    };
+    assert_ne!(id, call_routine(index).msgh_id, "a wrong id is another id");
+    id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +288,39 @@ mod tests {
             assert_eq!(w.len(), base.len());
             assert!(w.iter().zip(&base).filter(|(a, b)| a != b).count() <= 1);
         }
+    }
+
+    #[test]
+    fn stray_ids_name_no_routine_but_notifications_are_among_them() {
+        let stray = stray_ids();
+        assert!(stray.windows(2).all(|w| w[0] < w[1]));
+        assert!(stray.iter().all(|&id| routine(id).is_none()));
+        assert!(stray.contains(&kobject::ipc_notify::MACH_NOTIFY_NO_SENDERS));
+        assert!(stray.contains(&kobject::ipc_notify::MACH_NOTIFY_SEND_ONCE));
+        let skips = kernel_subsystems()
+            .iter()
+            .flat_map(|s| &s.routines)
+            .filter(|r| r.kind == MigKind::Skip)
+            .count();
+        assert!(
+            stray.len() > skips,
+            "{} stray ids, {skips} skips",
+            stray.len()
+        );
+    }
+
+    #[test]
+    fn a_wrong_id_is_a_stray_id_or_another_routine() {
+        let all = call_routines();
+        for index in [0u16, 1, 200, 345] {
+            for pick in 0..1000u16 {
+                let id = wrong_id(index, pick);
+                let known = routine(id).is_some();
+                assert_eq!(known, pick % 2 == 1, "index {index} pick {pick} id {id}");
+            }
+        }
+        let reached: std::collections::BTreeSet<i32> =
+            (0..=u16::MAX).map(|pick| wrong_id(0, pick)).collect();
+        assert_eq!(reached.len(), stray_ids().len() + all.len() - 1);
     }
 }

@@ -998,8 +998,10 @@ impl Actor {
         let mut complex = !descriptors.is_empty();
         let reply = self.own_port(k, t, false);
         let (mut local, mut local_disp) = (reply, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+        let mut id = desc.msgh_id;
         match call.deviation {
             None | Some(Deviation::WrongTarget | Deviation::DeadTarget) => {}
+            Some(Deviation::WrongId(pick)) => id = typed::wrong_id(call.routine, pick),
             Some(Deviation::DestDisposition(d)) => remote = u32::from(d),
             Some(Deviation::DropDescriptor(i)) => {
                 if !descriptors.is_empty() {
@@ -1035,7 +1037,7 @@ impl Actor {
             msgh_remote_port: dest,
             msgh_local_port: local,
             msgh_voucher_port: MACH_PORT_NULL,
-            msgh_id: desc.msgh_id,
+            msgh_id: id,
             descriptors,
             inline_data: typed::inline_words(desc, call.word),
         };
@@ -1049,11 +1051,7 @@ impl Actor {
                 Outcome::Received { id, ret_code, .. } => Some((id, ret_code)),
                 _ => None,
             });
-        Outcome::Called {
-            id: desc.msgh_id,
-            kr,
-            reply,
-        }
+        Outcome::Called { id, kr, reply }
     }
 
     /// The body `desc`'s stub accepts, filled from task `t`'s rights: a right of the kind each
