@@ -183,23 +183,4 @@ impl Kernel {
         g.receiver = crate::ipc_port::Receiver::Limbo;
         self.ipc_port_destroy(g);
     }
-
-    /// Delivers a kernel-made notification whose destination is a send-once right the caller
-    /// owns: queued on the port, or released if the port died meanwhile.
-    pub(crate) fn ipc_notify_send_message_consuming_sonce(
-        &self,
-        p: crate::ipc_port::PortId,
-        id: i32,
-    ) {
-        let mut g = self.ip_mq_lock(p);
-        if !g.ip_active() {
-            self.ipc_port_release_sonce_and_unlock(g);
-            return;
-        }
-        let mut kmsg = Kmsg::alloc(32, 0);
-        kmsg.msgh_bits = mach_msgh_bits_set(MACH_MSG_TYPE_PORT_SEND_ONCE, 0, 0, 0);
-        kmsg.msgh_remote_port = IpcPort::Port(p);
-        kmsg.msgh_id = id;
-        g.ip_messages.push_back(kmsg);
-    }
 }

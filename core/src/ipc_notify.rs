@@ -1,7 +1,7 @@
 //! Notifications: osfmk/ipc/ipc_notify.c (xnu-11215.1.10), the no-senders prepare / emit pair and
 //! the send-once destruction path, as a kobject port sees them.
 
-use crate::ipc_port::{IpcPort, NsRequest, PortGuard, PortId, IP_NULL};
+use crate::ipc_port::{IpcPort, NsRequest, PortGuard, IP_NULL};
 use crate::kernel::{Kernel, IPC_SPACE_KERNEL};
 use crate::mach::MachPortMscount;
 
@@ -78,7 +78,12 @@ impl Kernel {
         if token.ns_is_kobject {
             self.ipc_kobject_notify_no_senders(port, token.ns_mscount);
         } else {
-            self.ipc_notify_send_message(port, MACH_NOTIFY_NO_SENDERS, token.ns_mscount);
+            self.ipc_notify_message(
+                port,
+                MACH_NOTIFY_NO_SENDERS,
+                &[token.ns_mscount],
+                Vec::new(),
+            );
         }
     }
 
@@ -94,12 +99,7 @@ impl Kernel {
         } else {
             let p = g.id;
             drop(g);
-            self.ipc_notify_send_message_consuming_sonce(p, MACH_NOTIFY_SEND_ONCE);
+            self.ipc_notify_send_once(p);
         }
-    }
-
-    /// Sends a notification message to `port`, which the caller's send-once right pays for.
-    fn ipc_notify_send_message(&self, port: PortId, id: i32, _mscount: MachPortMscount) {
-        self.ipc_notify_send_message_consuming_sonce(port, id);
     }
 }

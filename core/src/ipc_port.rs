@@ -152,6 +152,12 @@ pub struct PortLocked {
     pub receiver: Receiver,
     /// Messages queued on the port (ordinary ports; kobject ports never queue).
     pub ip_messages: VecDeque<Kmsg>,
+    /// The port-destroyed request: a send-once right (with its reference) to the port that gets
+    /// the receive right when this one is destroyed (`ip_pdrequest`).
+    pub ip_pdrequest: Option<PortId>,
+    /// Dead-name and send-possible requests (`ip_requests`); request index `i` is slot `i - 1`,
+    /// a free slot is `None` (see [`crate::ipc_request`]).
+    pub ip_requests: Vec<Option<crate::ipc_request::PortRequest>>,
 }
 
 impl PortLocked {
@@ -174,6 +180,8 @@ impl PortLocked {
             ip_reply_port_semantics: 0,
             receiver: Receiver::Limbo,
             ip_messages: VecDeque::new(),
+            ip_pdrequest: None,
+            ip_requests: Vec::new(),
         }
     }
 }
@@ -635,16 +643,33 @@ impl Kernel {
         self.ipc_port_destroy(g);
     }
 
-    /// Models `ipc_port_destroy` for a port the kernel (or a space) receives: clears the
-    /// receiver and ACTIVE, drops an armed kobject no-senders reference silently, destroys queued
-    /// messages, runs `ipc_kobject_destroy`, and consumes the caller's reference.
+    /// Models `ipc_port_destroy`: with a port-destroyed request the port lives on, its receive
+    /// right in transit inside the notification to the request's port. Otherwise it clears
+    /// the receiver and ACTIVE, drops an armed kobject no-senders reference silently, destroys
+    /// queued messages, sends a user no-senders request's send-once notification, fires the
+    /// dead-name requests (`ipc_port_dnnotify`), runs `ipc_kobject_destroy`, and consumes the
+    /// caller's reference.
     /// # Conditions
     /// Port locked and active; the caller's reference (the receive right's) is consumed.
     /// # Deviations
-    /// Port-destroyed requests, port sets and dead-name requests are not modelled.
+    /// Port sets are not modelled here (the right layer removes members first).
     pub fn ipc_port_destroy(&self, mut g: PortGuard<'_>) {
         let p = g.id;
         self.require_ip_active(&g);
+        let pdrequest = if g.ip_specialreply {
+            None
+        } else {
+            g.ip_pdrequest.take()
+        };
+        if let Some(pdrequest) = pdrequest {
+            self.ledger_request_event(p, pdrequest, false);
+            self.ipc_port_clear_receiver(&mut g, Receiver::InTransit);
+            self.trace_port("ipc_port_destroy", &g);
+            drop(g);
+            // The notification carries the receive right and our reference.
+            self.ipc_notify_port_destroyed(pdrequest, p);
+            return;
+        }
         g.io_bits_andnot(IO_BITS_ACTIVE);
         let dead = Receiver::Dead {
             timestamp: self.next_timestamp(),
@@ -657,8 +682,13 @@ impl Kernel {
         for kmsg in queued {
             self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);
         }
-        // On an inactive port prepare only ever yields a real (non-kobject) request.
-        self.ipc_notify_no_senders_emit(token);
+        // On an inactive port prepare only ever yields a real (non-kobject) request, whose
+        // send-once right dies unused.
+        if let IpcPort::Port(notify) = token.ns_notify {
+            let ng = self.ip_mq_lock(notify);
+            self.ipc_notify_send_once_and_unlock(ng);
+        }
+        self.ipc_port_dnnotify(p);
         self.ipc_kobject_destroy(p);
         self.ip_release(p);
     }

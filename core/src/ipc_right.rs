@@ -8,8 +8,11 @@
 //! bit its own, which changes no count a user program can read.
 //!
 //! # Deviations (the whole module)
-//! * No dead-name or port-deleted requests (`ie_request` is always `IE_REQ_NONE`), so a dead name
-//!   never gains the request's extra user reference and no port-deleted notification is sent.
+//! * Every path that takes a name's last right of a live port cancels the name's request
+//!   (`ipc_right_request_cancel`, crate::ipc_request) and sends its port-deleted notification
+//!   after the space unlocks; [`Kernel::ipc_right_terminate`] releases the request's right
+//!   instead when its port is dead, as XNU's terminate does, on the destroy path too (where XNU
+//!   sends the notification to the dead port, which drops it).
 //! * No port guards (`mach_port_guard`, `MPO_CONTEXT_AS_GUARD`): the guard checks of destroy,
 //!   delta and copyin never fire.
 //! * The guard exceptions XNU raises are recorded as [`crate::mach_port::GuardException`] events
@@ -102,7 +105,10 @@ impl Kernel {
         let p = entry.ie_object.expect("a send right names its port");
         let mut g = self.ip_mq_lock(p);
         let sonce = entry.ie_bits & IE_BITS_SEND_ONCE != 0;
-        if g.ip_active() || (flags & IPC_OBJECT_COPYIN_FLAGS_ALLOW_DEAD_SEND_ONCE != 0 && sonce) {
+        let keep_dead_sonce = flags & IPC_OBJECT_COPYIN_FLAGS_ALLOW_DEAD_SEND_ONCE != 0
+            && entry.ie_request == IE_REQ_NONE
+            && sonce;
+        if g.ip_active() || keep_dead_sonce {
             return RightCheck::Alive(g);
         }
         xnu_assert!(
@@ -118,19 +124,68 @@ impl Kernel {
         }
         entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
         entry.ie_object = None;
-        sg.is_table.insert(name, entry);
         self.ledger_dead_name(sg.id, name, DeadNameEvent::Born(entry.urefs));
+        // The dead-name notification already on its way carries one more user reference.
+        self.ipc_right_dead_name_notified(&g, sg.id, name, &mut entry);
+        sg.is_table.insert(name, entry);
         drop(g);
         RightCheck::Died(p)
     }
 
-    /// Models `ipc_right_terminate` for every entry of a dying space: each right goes without
-    /// the pinned check (the space is gone).
-    fn ipc_right_terminate(&self, entry: IpcEntry) {
+    /// A name whose port died while it had a request becomes a dead name with one more user
+    /// reference (unless pegged): the one the dead-name notification carries. `ie_request` is
+    /// cleared so it counts once.
+    /// # Conditions
+    /// Space and port locked.
+    fn ipc_right_dead_name_notified(
+        &self,
+        g: &PortGuard<'_>,
+        space: SpaceId,
+        name: MachPortName,
+        entry: &mut IpcEntry,
+    ) {
+        if entry.ie_request == IE_REQ_NONE {
+            return;
+        }
+        if self.ipc_port_request_type(g, name, entry.ie_request) != 0 {
+            if entry.urefs < MACH_PORT_UREFS_MAX {
+                entry.urefs += 1;
+            }
+            self.ledger_dead_name(space, name, DeadNameEvent::Notified);
+        }
+        entry.ie_request = IE_REQ_NONE;
+    }
+
+    /// Models `ipc_right_terminate` for an entry of a dying space (and the port arm of
+    /// `ipc_right_destroy`): each right goes without the pinned check; a request of a live
+    /// port is cancelled and becomes a port-deleted notification, or its right is released when
+    /// the notify port is dead.
+    /// # Conditions
+    /// Nothing locked; the entry is already out of its space.
+    fn ipc_right_terminate(&self, name: MachPortName, mut entry: IpcEntry) {
         let Some(p) = entry.ie_object else { return };
+        let request = if entry.ie_request != IE_REQ_NONE {
+            let mut g = self.ip_mq_lock(p);
+            if g.ip_active() {
+                self.ipc_right_request_cancel(&mut g, name, &mut entry)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
         for bit in [IE_BITS_SEND, IE_BITS_SEND_ONCE, IE_BITS_RECEIVE] {
             if entry.ie_bits & bit != 0 {
                 self.ipc_right_destroy_one(p, bit);
+            }
+        }
+        if let Some(request) = request {
+            let g = self.ip_mq_lock(request);
+            if g.ip_active() {
+                drop(g);
+                self.ipc_notify_port_deleted(request, name);
+            } else {
+                self.ipc_port_release_sonce_and_unlock(g);
             }
         }
     }
@@ -189,7 +244,7 @@ impl Kernel {
                 sg.is_table.remove(&name);
                 self.ipc_pset_remove_member(&mut sg, name);
                 drop(sg);
-                self.ipc_right_terminate(entry);
+                self.ipc_right_terminate(name, entry);
             }
             other => xnu_panic!("ipc_right_destroy: strange type {other:#x}"),
         }
@@ -221,10 +276,12 @@ impl Kernel {
                         drop(sg);
                         self.ip_release(p);
                     }
-                    RightCheck::Alive(g) if ty == MACH_PORT_TYPE_SEND_ONCE => {
-                        sg.is_table.remove(&name);
+                    RightCheck::Alive(mut g) if ty == MACH_PORT_TYPE_SEND_ONCE => {
+                        let mut entry = sg.is_table.remove(&name).expect("the name is there");
+                        let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
                         drop(sg);
                         self.ipc_notify_send_once_and_unlock(g);
+                        self.ipc_notify_port_deleted_opt(request, name);
                     }
                     RightCheck::Alive(g) => return self.ipc_right_dealloc_send(sg, g, name),
                 }
@@ -259,7 +316,7 @@ impl Kernel {
     fn ipc_right_dealloc_send<'k>(
         &'k self,
         mut sg: SpaceGuard<'k>,
-        g: PortGuard<'k>,
+        mut g: PortGuard<'k>,
         name: MachPortName,
     ) -> KernReturn {
         let mut entry = sg.is_table[&name];
@@ -275,9 +332,11 @@ impl Kernel {
             self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_DEALLOC);
             return KERN_INVALID_CAPABILITY;
         }
+        let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
         sg.is_table.remove(&name);
         drop(sg);
         self.ipc_port_release_send_and_unlock(g);
+        self.ipc_notify_port_deleted_opt(request, name);
         KERN_SUCCESS
     }
 
@@ -386,20 +445,30 @@ impl Kernel {
         let mut g = self.ip_mq_lock(p);
         self.require_ip_active(&g);
         self.ipc_pset_remove_member(&mut sg, name);
-        if entry.ie_bits & IE_BITS_SEND != 0 {
-            // The send right's user references survive as a dead name's.
+        let mut request = None;
+        if entry.ie_bits & IE_BITS_SEND != 0 && g.ip_pdrequest.is_some() {
+            // The receive right goes to the port-destroyed request's port, not to its death:
+            // the name keeps its send right (and its request).
+            entry.ie_bits &= !IE_BITS_RECEIVE;
+            sg.is_table.insert(name, entry);
+        } else if entry.ie_bits & IE_BITS_SEND != 0 {
+            // The send right's user references survive as a dead name's, with one more for
+            // the dead-name notification the port's death sends for its request.
             entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
             entry.ie_object = None;
-            sg.is_table.insert(name, entry);
             self.ledger_dead_name(space, name, DeadNameEvent::Born(entry.urefs));
+            self.ipc_right_dead_name_notified(&g, space, name, &mut entry);
+            sg.is_table.insert(name, entry);
             self.ip_srights_dec(&mut g);
             self.ip_release_live(p);
         } else {
+            request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
             sg.is_table.remove(&name);
         }
         drop(sg);
         g.receiver = Receiver::Limbo;
         self.ipc_port_destroy(g);
+        self.ipc_notify_port_deleted_opt(request, name);
         KERN_SUCCESS
     }
 
@@ -418,7 +487,7 @@ impl Kernel {
                 self.mach_port_guard_exception(space, name, 0, K_GUARD_EXC_INVALID_RIGHT);
                 KERN_INVALID_RIGHT
             }
-            RightCheck::Alive(g) => {
+            RightCheck::Alive(mut g) => {
                 if !(-1..=0).contains(&delta) {
                     drop(g);
                     drop(sg);
@@ -427,9 +496,11 @@ impl Kernel {
                 if delta == 0 {
                     return KERN_SUCCESS;
                 }
-                sg.is_table.remove(&name);
+                let mut entry = sg.is_table.remove(&name).expect("the name is there");
+                let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
                 drop(sg);
                 self.ipc_notify_send_once_and_unlock(g);
+                self.ipc_notify_port_deleted_opt(request, name);
                 KERN_SUCCESS
             }
         }
@@ -524,7 +595,7 @@ impl Kernel {
     ) -> KernReturn {
         let space = sg.id;
         let bits = sg.is_table[&name].ie_bits;
-        let g = if bits & IE_BITS_RECEIVE != 0 {
+        let mut g = if bits & IE_BITS_RECEIVE != 0 {
             let g = self.ip_mq_lock(sg.is_table[&name].ie_object.expect("port"));
             self.require_ip_active(&g);
             g
@@ -557,9 +628,15 @@ impl Kernel {
         }
         entry.ie_bits &= !IE_BITS_SEND;
         entry.urefs = 0;
+        let request = if entry.ie_bits & IE_BITS_RECEIVE == 0 {
+            self.ipc_right_request_cancel(&mut g, name, &mut entry)
+        } else {
+            None
+        };
         sg.ipc_entry_modified(name, entry);
         drop(sg);
         self.ipc_port_release_send_and_unlock(g);
+        self.ipc_notify_port_deleted_opt(request, name);
         KERN_SUCCESS
     }
 
@@ -572,11 +649,22 @@ impl Kernel {
         mut sg: SpaceGuard<'k>,
         name: MachPortName,
     ) -> (MachPortType, u32) {
-        let bits = sg.is_table[&name].ie_bits;
+        let entry = sg.is_table[&name];
         let mut released = None;
-        if bits & MACH_PORT_TYPE_SEND_RIGHTS != 0 && bits & IE_BITS_RECEIVE == 0 {
-            if let RightCheck::Died(p) = self.ipc_right_check(&mut sg, name, 0) {
-                released = Some(p);
+        let mut request_type = 0;
+        if entry.ie_bits & IE_BITS_RECEIVE != 0 {
+            if entry.ie_request != IE_REQ_NONE {
+                let g = self.ip_mq_lock(entry.ie_object.expect("a receive right names its port"));
+                self.require_ip_active(&g);
+                request_type = self.ipc_port_request_type(&g, name, entry.ie_request);
+            }
+        } else if entry.ie_bits & MACH_PORT_TYPE_SEND_RIGHTS != 0 {
+            match self.ipc_right_check(&mut sg, name, 0) {
+                RightCheck::Died(p) => released = Some(p),
+                RightCheck::Alive(g) if entry.ie_request != IE_REQ_NONE => {
+                    request_type = self.ipc_port_request_type(&g, name, entry.ie_request);
+                }
+                RightCheck::Alive(_) => {}
             }
         }
         let entry = sg.is_table[&name];
@@ -584,7 +672,7 @@ impl Kernel {
         if let Some(p) = released {
             self.ip_release(p);
         }
-        (entry.ie_type(), entry.urefs)
+        (entry.ie_type() | request_type, entry.urefs)
     }
 
     /// Models `ipc_space_terminate`: the space dies and every right in it goes
@@ -600,8 +688,8 @@ impl Kernel {
         };
         self.ledger_names_space_gone(space);
         // Port sets hold no rights: they go with the space.
-        for (_, entry) in entries {
-            self.ipc_right_terminate(entry);
+        for (name, entry) in entries {
+            self.ipc_right_terminate(name, entry);
         }
         self.spaces.free(space.0);
     }
@@ -728,6 +816,7 @@ impl Kernel {
             ie_object: Some(p),
             ie_bits: 0,
             urefs: 0,
+            ie_request: IE_REQ_NONE,
         });
         xnu_assert!(
             entry.ie_object == Some(p),
@@ -765,7 +854,43 @@ impl Kernel {
 
 /// Ports whose references copyin freed (rights found dead by `ipc_right_check`), released once
 /// the space is unlocked (XNU's `releasep`).
-pub(crate) type Released = Vec<PortId>;
+#[derive(Default)]
+pub(crate) struct Released {
+    /// References of ports found dead, released once the space is unlocked.
+    refs: Vec<PortId>,
+    /// Requests cancelled because their name lost its right: each becomes a port-deleted
+    /// notification once the space is unlocked (XNU's `*sorightp`).
+    deleted: Vec<(PortId, MachPortName)>,
+}
+
+impl Released {
+    pub(crate) fn new() -> Released {
+        Released::default()
+    }
+
+    pub(crate) fn push(&mut self, p: PortId) {
+        self.refs.push(p);
+    }
+
+    fn deleted(&mut self, request: Option<PortId>, name: MachPortName) {
+        if let Some(request) = request {
+            self.deleted.push((request, name));
+        }
+    }
+}
+
+impl Kernel {
+    /// What a copyin left for after the space unlock: the references of ports found dead, then
+    /// the port-deleted notifications of the requests it cancelled.
+    pub(crate) fn ipc_released_flush(&self, released: Released) {
+        for p in released.refs {
+            self.ip_release(p);
+        }
+        for (request, name) in released.deleted {
+            self.ipc_notify_port_deleted(request, name);
+        }
+    }
+}
 
 impl Kernel {
     /// Refuses the copyin of a reply port's right other than the allowed send-once forms
@@ -819,7 +944,7 @@ impl Kernel {
                 }
                 Ok(IpcPort::Port(p))
             }
-            MACH_MSG_TYPE_MOVE_RECEIVE => self.ipc_right_copyin_receive(sg, name),
+            MACH_MSG_TYPE_MOVE_RECEIVE => self.ipc_right_copyin_receive(sg, name, released),
             MACH_MSG_TYPE_COPY_SEND | MACH_MSG_TYPE_MOVE_SEND | MACH_MSG_TYPE_MOVE_SEND_ONCE => {
                 self.ipc_right_copyin_send(sg, name, msgt, flags, released)
             }
@@ -832,6 +957,7 @@ impl Kernel {
         &'k self,
         sg: &mut SpaceGuard<'k>,
         name: MachPortName,
+        released: &mut Released,
     ) -> Result<IpcPort, KernReturn> {
         let mut entry = sg.is_table[&name];
         let space = sg.id;
@@ -851,6 +977,10 @@ impl Kernel {
             return Err(self.copyin_refuse(space, name, K_GUARD_EXC_IMMOVABLE));
         }
         entry.ie_bits &= !IE_BITS_RECEIVE;
+        if entry.ie_bits & IE_BITS_SEND == 0 {
+            let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+            released.deleted(request, name);
+        }
         sg.ipc_entry_modified(name, entry);
         self.ipc_pset_remove_member(sg, name);
         self.ipc_port_clear_receiver(&mut g, Receiver::InTransit);
@@ -868,7 +998,6 @@ impl Kernel {
         released: &mut Released,
     ) -> Result<IpcPort, KernReturn> {
         let bits = sg.is_table[&name].ie_bits;
-        let space = sg.id;
         if bits & IE_BITS_DEAD_NAME == 0 {
             if bits & MACH_PORT_TYPE_SEND_RIGHTS == 0 {
                 return Err(KERN_INVALID_RIGHT);
@@ -889,7 +1018,7 @@ impl Kernel {
                     }
                 }
             };
-            return self.ipc_right_copyin_live_send(sg, g, name, msgt, flags, space);
+            return self.ipc_right_copyin_live_send(sg, g, name, (msgt, flags), released);
         }
         self.ipc_right_copyin_dead(sg, name, msgt, flags)
     }
@@ -924,10 +1053,10 @@ impl Kernel {
         sg: &mut SpaceGuard<'k>,
         mut g: PortGuard<'k>,
         name: MachPortName,
-        msgt: MachMsgTypeName,
-        flags: IpcObjectCopyinFlags,
-        space: SpaceId,
+        (msgt, flags): (MachMsgTypeName, IpcObjectCopyinFlags),
+        released: &mut Released,
     ) -> Result<IpcPort, KernReturn> {
+        let space = sg.id;
         let mut entry = sg.is_table[&name];
         let p = g.id;
         let sonce = msgt == MACH_MSG_TYPE_MOVE_SEND_ONCE;
@@ -971,9 +1100,15 @@ impl Kernel {
                 }
                 entry.ie_bits &= !IE_BITS_SEND;
                 entry.urefs = 0;
+                if entry.ie_bits & IE_BITS_RECEIVE == 0 {
+                    let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+                    released.deleted(request, name);
+                }
                 sg.ipc_entry_modified(name, entry);
             }
             _ => {
+                let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+                released.deleted(request, name);
                 sg.is_table.remove(&name);
             }
         }
@@ -1124,6 +1259,10 @@ impl Kernel {
             // The entry's own send right is the second one.
             entry.ie_bits &= !IE_BITS_SEND;
             entry.urefs = 0;
+            if entry.ie_bits & IE_BITS_RECEIVE == 0 {
+                let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+                released.deleted(request, name);
+            }
             sg.ipc_entry_modified(name, entry);
         }
         Ok(IpcPort::Port(p))

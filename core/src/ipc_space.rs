@@ -28,6 +28,9 @@ pub const MACH_PORT_TYPE_SEND_ONCE: MachPortType = IE_BITS_SEND_ONCE;
 pub const MACH_PORT_TYPE_PORT_SET: MachPortType = IE_BITS_PORT_SET;
 pub const MACH_PORT_TYPE_DEAD_NAME: MachPortType = IE_BITS_DEAD_NAME;
 pub const MACH_PORT_TYPE_SEND_RECEIVE: MachPortType = IE_BITS_SEND | IE_BITS_RECEIVE;
+/// `MACH_PORT_TYPE_PORT_RIGHTS`: send, send-once or receive.
+pub const MACH_PORT_TYPE_PORT_RIGHTS: MachPortType =
+    IE_BITS_SEND | IE_BITS_SEND_ONCE | IE_BITS_RECEIVE;
 /// `MACH_PORT_TYPE_SEND_RIGHTS`: send or send-once.
 pub const MACH_PORT_TYPE_SEND_RIGHTS: MachPortType = IE_BITS_SEND | IE_BITS_SEND_ONCE;
 
@@ -41,7 +44,13 @@ pub struct IpcEntry {
     /// User references (`IE_BITS_UREFS`): of the send right or the dead name; 1 for a send-once
     /// right; 0 for a receive right alone and for a port set.
     pub urefs: u32,
+    /// The index of the name's dead-name / send-possible request in its port's table
+    /// (`ie_request`); `IE_REQ_NONE` (0) for none.
+    pub ie_request: u32,
 }
+
+/// `IE_REQ_NONE`: an entry without a request.
+pub const IE_REQ_NONE: u32 = 0;
 
 impl IpcEntry {
     /// `IE_BITS_TYPE(ie_bits)`.

@@ -96,6 +96,7 @@ pub enum Held {
 
 mod records;
 mod reply;
+mod requests;
 
 use records::PortRecords;
 pub use reply::ReplyExpectation;
@@ -160,13 +161,15 @@ impl Kernel {
     }
 
     pub(crate) fn ledger_port_freed(&self, p: PortId) {
-        let pending = self.ledger.state.with(|s| {
+        let (pending, requests) = self.ledger.state.with(|s| {
+            let requests = s.ports.get(p).requests;
             s.ports.forget(p);
             if !s.unsubstituted.is_empty() {
                 s.unsubstituted.retain(|&(target, _)| target != p);
             }
-            s.tokens.remove(&p)
+            (s.tokens.remove(&p), requests)
         });
+        Self::ledger_requests_at_free(p, requests);
         if let Some(n) = pending.filter(|&n| n > 0) {
             Finding::violation(
                 "notification-ref",
@@ -358,8 +361,9 @@ impl Kernel {
     /// caller holds outside the model (naked rights a test or driver keeps).
     pub fn audit(&self, held: &[Held]) -> Result<(), Finding> {
         let mut t = Tallies::sized(self.ports.high_water(), self.objects.high_water());
-        self.audit_spaces(&mut t)?;
-        let seen = self.audit_ports(&mut t)?;
+        let mut requests = requests::EntryRequests::default();
+        self.audit_spaces(&mut t, &mut requests)?;
+        let seen = self.audit_ports(&mut t, &mut requests)?;
         self.audit_objects(&mut t)?;
         for h in held {
             match *h {
@@ -495,7 +499,11 @@ impl Kernel {
         has_alt && task.is_some() && task == sg.is_task
     }
 
-    fn audit_spaces(&self, t: &mut Tallies) -> Result<(), Finding> {
+    fn audit_spaces(
+        &self,
+        t: &mut Tallies,
+        requests: &mut requests::EntryRequests,
+    ) -> Result<(), Finding> {
         // Dead names' user references and port sets: a separate account (ledger_names.rs),
         // checked in the same walk so the audit takes no extra lock.
         let mut dead_names = self.dead_names_expected();
@@ -505,6 +513,7 @@ impl Kernel {
             self.audit_psets_of(&sg)?;
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
+                requests.note(space, name, entry);
                 let bits = entry.ie_bits;
                 if bits & (IE_BITS_SEND | IE_BITS_SEND_ONCE | IE_BITS_RECEIVE) == 0 {
                     continue;
@@ -525,7 +534,11 @@ impl Kernel {
     /// counters that are not conserved quantities (make-send count, armed request, kernel
     /// receive right, subst-once target) against those records, and snapshots the rest for
     /// the comparison.
-    fn audit_ports(&self, t: &mut Tallies) -> Result<Vec<(PortId, Seen)>, Finding> {
+    fn audit_ports(
+        &self,
+        t: &mut Tallies,
+        requests: &mut requests::EntryRequests,
+    ) -> Result<Vec<(PortId, Seen)>, Finding> {
         // Prepared notifications are rare; most audits find none to copy.
         let (tokens, records) = self.ledger.state.with(|s| {
             let tokens = (!s.tokens.is_empty()).then(|| s.tokens.clone());
@@ -542,6 +555,7 @@ impl Kernel {
             }
             let r = records.get(p);
             check_port_record(&g, &r)?;
+            Self::audit_port_requests(&g, r.requests, requests, t)?;
             let ty = g.ip_kotype();
             let pending = tokens.get(&p).copied().unwrap_or(0);
             let e = t.port(p)?;

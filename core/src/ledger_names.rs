@@ -41,6 +41,9 @@ pub(crate) enum DeadNameEvent {
     Release,
     /// `mach_port_mod_refs(MACH_PORT_RIGHT_DEAD_NAME, delta)` succeeded.
     Delta(i32),
+    /// A dead-name notification for the name was sent (or is on its way from the port's death):
+    /// one more user reference, unless pegged.
+    Notified,
     /// The name went whole (destroy, space termination).
     Gone,
 }
@@ -104,7 +107,7 @@ impl Kernel {
                 DeadNameEvent::Gone => {
                     names.remove(&key);
                 }
-                DeadNameEvent::Release | DeadNameEvent::Delta(_) => {
+                DeadNameEvent::Release | DeadNameEvent::Delta(_) | DeadNameEvent::Notified => {
                     let Some(&urefs) = names.get(&key) else {
                         panic!("{space:?} {name:#x}: event {event:?} on a name the ledger never saw die");
                     };
@@ -112,6 +115,7 @@ impl Kernel {
                         DeadNameEvent::Release if urefs == MACH_PORT_UREFS_MAX => urefs,
                         DeadNameEvent::Release => urefs - 1,
                         DeadNameEvent::Delta(delta) => apply_delta(urefs, delta),
+                        DeadNameEvent::Notified => apply_delta(urefs, 1),
                         _ => unreachable!(),
                     };
                     if after == 0 {

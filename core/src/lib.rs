@@ -15,6 +15,7 @@ pub mod ipc_kobject_server;
 pub mod ipc_notify;
 pub mod ipc_port;
 pub mod ipc_pset;
+pub mod ipc_request;
 pub mod ipc_right;
 pub mod ipc_space;
 pub mod kernel;

@@ -82,6 +82,9 @@ pub struct ReceivedMsg {
     /// Each descriptor as the receiver reads it, in order.
     pub body: Vec<ReceivedDescriptor>,
     pub ool: Vec<crate::ipc_kmsg::OolCopy>,
+    /// The inline words after the header and descriptors (a notification's NDR record and its
+    /// name or make-send count).
+    pub inline_data: Vec<u32>,
 }
 
 /// The disposition a right has inside the kernel (`ipc_object_copyin_type`).
@@ -184,9 +187,7 @@ impl Kernel {
             &mut released,
         );
         drop(sg);
-        for p in released {
-            self.ip_release(p);
-        }
+        self.ipc_released_flush(released);
         let (dest, reply, voucher) = match copied {
             Ok(rights) => rights,
             Err(MACH_SEND_INVALID_REPLY) => {
@@ -639,6 +640,7 @@ impl Kernel {
             descriptors: Vec::new(),
             body: Vec::new(),
             ool: Vec::new(),
+            inline_data: kmsg.inline_data,
         };
         for d in kmsg.body {
             let rd = match d {

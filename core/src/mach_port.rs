@@ -187,6 +187,7 @@ impl Kernel {
             ie_object: None,
             ie_bits,
             urefs,
+            ie_request: IE_REQ_NONE,
         };
         sg.is_table.insert(name, entry);
         Ok((sg, name))
@@ -213,6 +214,7 @@ impl Kernel {
                 ie_object: Some(p),
                 ie_bits: IE_BITS_RECEIVE,
                 urefs: 0,
+                ie_request: IE_REQ_NONE,
             },
         );
         self.ip_mq_lock(p).receiver = Receiver::InSpace { space, name };
@@ -360,9 +362,7 @@ impl Kernel {
         let mut released = Released::new();
         let result = self.ipc_right_copyin(&mut sg, name, msgt, mask, &mut released);
         drop(sg);
-        for p in released {
-            self.ip_release(p);
-        }
+        self.ipc_released_flush(released);
         result
     }
 

@@ -42,7 +42,9 @@
 //! `task_set_special_port_from_user`, `task_get_special_port_from_user` and
 //! `thread_get_special_port_from_user` (the self-port getters return an `IKOT_PORT_SUBST_ONCE`
 //! wrapper, as XNU's `task_get_non_substituted_self` does), `task_swap_mach_voucher` /
-//! `thread_swap_mach_voucher`, the `io_service_add_notification*` family, the async IOKit
+//! `thread_swap_mach_voucher`, `mach_port_request_notification` (the request layer of
+//! [`crate::ipc_request`]; inline words 1 to 3 are the name, message id and `sync`), the
+//! `io_service_add_notification*` family, the async IOKit
 //! methods, `task_suspend2_mig` / `task_resume2_mig`, and the synthetic deferred-reply routine
 //! ([`synthetic_subsystem`]) that answers `MIG_NO_REPLY` and replies later
 //! ([`Kernel::mig_deferred_reply`]).
@@ -333,6 +335,7 @@ fn mig_routine(desc: &MigRoutineDesc) -> MigRoutineFn {
         "task_create_identity_token" => routine_task_create_identity_token,
         "task_identity_token_get_task_port" => routine_task_identity_token_get_task_port,
         "task_suspend2_mig" => routine_task_suspend2,
+        "mach_port_request_notification" => routine_mach_port_request_notification,
         "task_resume2_mig" => routine_task_resume2,
         "io_service_add_notification"
         | "io_service_add_notification_64"
@@ -511,6 +514,11 @@ pub fn mig_well_formed_words(desc: &MigRoutineDesc) -> Vec<u32> {
             TASK_BOOTSTRAP_PORT
         }
         "thread_get_special_port_from_user" => THREAD_KERNEL_PORT,
+        // The name word; the message id and `sync` follow.
+        "mach_port_request_notification" => {
+            let id = crate::ipc_request::MACH_NOTIFY_DEAD_NAME as u32;
+            return vec![MIG_SELECT_NORMAL, MACH_PORT_NULL, id, 0];
+        }
         _ => 0,
     };
     vec![MIG_SELECT_NORMAL, argument]
@@ -1454,6 +1462,20 @@ fn routine_task_suspend2(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
     }
     let token = k.task_suspend2(task);
     Ok(reply_one(token, MACH_MSG_TYPE_PORT_SEND_ONCE))
+}
+
+/// The MIG routine of `mach_port_request_notification` (osfmk/ipc/mach_port.c): the target task's
+/// space (`convert_port_to_space`: none once the task is terminated), the name, message id and
+/// `sync` from inline words 1 to 3, the `notify` send-once right; the previous request's right
+/// goes back in the reply. On failure the stub destroys the request and its right.
+fn routine_mach_port_request_notification(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
+    let task = call.target()?;
+    call.selector()?;
+    let space = kobj(k, task).lock.lock().space;
+    let notify = call.arg("notify").port;
+    let (name, id, sync) = (call.word(1), call.word(2) as i32, call.word(3));
+    let previous = k.mach_port_request_notification(space, name, id, sync, notify)?;
+    Ok(reply_one(previous, MACH_MSG_TYPE_PORT_SEND_ONCE))
 }
 
 /// Models `task_resume2_mig` (osfmk/kern/task.c): the token's hold is released by the routine

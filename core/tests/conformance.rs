@@ -1910,6 +1910,7 @@ fn ledger_catches_dead_name_urefs_it_did_not_derive() {
         ie_object: None,
         ie_bits: IE_BITS_DEAD_NAME,
         urefs: 4,
+        ie_request: IE_REQ_NONE,
     };
     w.k.is_write_lock(w.sa()).is_table.insert(d, restored);
     w.end();

@@ -9,6 +9,7 @@ use kobject::ipc_kmsg::{KDescriptor, Kmsg};
 use kobject::ipc_kobject_mig::{
     kernel_subsystems, MigKind, MigPortArg, MigPortKind, MigRoutineDesc, MACH_MSG_TYPE_POLYMORPHIC,
 };
+use kobject::ipc_request::{MACH_NOTIFY_DEAD_NAME, MACH_PORT_TYPE_DNREQUEST};
 use kobject::kobjects::*;
 use kobject::mach::*;
 use kobject::mig_routines::*;
@@ -393,6 +394,11 @@ fn check_sweep_status(desc: &MigRoutineDesc, case: Case, status: KernReturn, wha
         Case::WellFormed if desc.name == "thread_set_special_port" => {
             assert_eq!(status, KERN_INVALID_ARGUMENT, "{what}")
         }
+        // A request for a name needs a name the space has; the table's words name none
+        // (`MACH_PORT_NULL`), which `mach_port_request_notification` refuses.
+        Case::WellFormed if desc.name == "mach_port_request_notification" => {
+            assert_eq!(status, KERN_INVALID_ARGUMENT, "{what}")
+        }
         Case::WellFormed => assert_eq!(status, KERN_SUCCESS, "{what}"),
         Case::Selector if is_swap_voucher(desc) => {
             assert_eq!(status, KERN_NOT_SUPPORTED, "{what}")
@@ -772,19 +778,24 @@ fn mach_port_request_notification_returns_the_previous_send_once_right() {
     let mut w = World::new(Bugs::NONE);
     let desc = routine("mach_port_request_notification");
     let control = w.target(IKOT_TASK_CONTROL);
-    let (status, reply) = call(&mut w, desc, control, &[0, 0]);
+    let name = w.k.mach_port_allocate(w.space).expect("a receive right");
+    assert_eq!(w.k.mach_port_insert_send(w.space, name), KERN_SUCCESS);
+    let words = [MIG_SELECT_NORMAL, name, MACH_NOTIFY_DEAD_NAME as u32, 0];
+    let (status, reply) = call(&mut w, desc, control, &words);
     assert_eq!(status, KERN_SUCCESS);
     assert_eq!(reply_port_right(&reply), IP_NULL);
     w.k.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_ALL);
-    let first = w.k.object_state(w.task).slot_sonce;
-    let (status, reply) = call(&mut w, desc, control, &[0, 0]);
+    let ty = w.k.mach_port_type(w.space, name).expect("the name");
+    assert_ne!(ty & MACH_PORT_TYPE_DNREQUEST, 0, "type {ty:#x}");
+    let (status, reply) = call(&mut w, desc, control, &words);
     assert_eq!(status, KERN_SUCCESS);
-    assert_eq!(
-        reply_port_right(&reply),
-        first,
-        "the previous request comes back"
+    let previous = reply_port_right(&reply);
+    assert!(
+        matches!(previous, IpcPort::Port(p) if w.receives.contains(&p)),
+        "the previous request's right comes back: {previous:?}"
     );
     w.k.ipc_kmsg_destroy(reply, IPC_KMSG_DESTROY_ALL);
+    assert_eq!(w.k.mach_port_destroy(w.space, name), KERN_SUCCESS);
     w.audit("request notification");
     w.teardown("request notification");
 }

@@ -27,6 +27,9 @@ pub(crate) struct PortRecord {
     pub abandoned_send: u32,
     /// The same for send-once rights.
     pub abandoned_sonce: u32,
+    /// Notification requests the port carries (dead-name, send-possible, port-destroyed), each
+    /// owning a send-once right to its notify port.
+    pub requests: u32,
 }
 
 /// Records per port arena slot: the index is the slot, the record names its generation.

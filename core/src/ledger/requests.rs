@@ -1,0 +1,127 @@
+//! The ledger's account of notification requests (crate::ipc_request): each dead-name,
+//! send-possible and port-destroyed request owns a send-once right to its notify port, and
+//! belongs to one name (or, port-destroyed, to the port itself).
+//!
+//! The request and cancel / fire events keep, per port, how many requests it carries; the
+//! audit compares that with the requests its table and `ip_pdrequest` hold, counts each
+//! request's right as a holder of its notify port, and checks that every request of an active
+//! port is named by exactly the entry whose `ie_request` points at it (a request left behind by
+//! a name that lost its right would fire for a name that may be reused), and that no entry
+//! points at a request its port does not have. A port freed while it still carries requests
+//! has leaked their rights.
+
+use std::collections::BTreeMap;
+
+use super::Tallies;
+use crate::ipc_port::{PortGuard, PortId};
+use crate::ipc_space::{IpcEntry, IE_REQ_NONE};
+use crate::kernel::{Kernel, SpaceId};
+use crate::mach::MachPortName;
+use crate::outcome::Finding;
+
+/// The requests entries point at: per port, (request index, space, name).
+#[derive(Default)]
+pub(super) struct EntryRequests(BTreeMap<PortId, Vec<(u32, SpaceId, MachPortName)>>);
+
+impl EntryRequests {
+    /// Notes `entry`'s request, if it has one.
+    pub(super) fn note(&mut self, space: SpaceId, name: MachPortName, entry: &IpcEntry) {
+        if let (Some(p), true) = (entry.ie_object, entry.ie_request != IE_REQ_NONE) {
+            self.0
+                .entry(p)
+                .or_default()
+                .push((entry.ie_request, space, name));
+        }
+    }
+}
+
+impl Kernel {
+    /// A request on `target` took (`held`) or gave up its send-once right on `soright`.
+    pub(crate) fn ledger_request_event(&self, target: PortId, soright: PortId, held: bool) {
+        let _ = soright;
+        let underflow = self.ledger.state.with(|s| {
+            let r = s.ports.get_mut(target);
+            if held {
+                r.requests += 1;
+                false
+            } else {
+                let was = r.requests;
+                r.requests = was.saturating_sub(1);
+                was == 0
+            }
+        });
+        if underflow {
+            Finding::violation(
+                "request-conservation",
+                format!("a request of {target} gave up its send-once right twice"),
+            )
+            .raise();
+        }
+    }
+
+    /// A freed port must carry no request: its send-once rights would be leaked.
+    pub(super) fn ledger_requests_at_free(p: PortId, requests: u32) {
+        if requests != 0 {
+            Finding::violation(
+                "request-outlives-port",
+                format!("{p} freed while {requests} notification request(s) still own a send-once right"),
+            )
+            .raise();
+        }
+    }
+
+    /// The requests of locked port `g`: their rights as holders of the notify ports, their
+    /// number against the events', and each against the entry that must name it.
+    pub(super) fn audit_port_requests(
+        g: &PortGuard<'_>,
+        recorded: u32,
+        entries: &mut EntryRequests,
+        t: &mut Tallies,
+    ) -> Result<(), Finding> {
+        let p = g.id;
+        let mut held = 0;
+        if let Some(n) = g.ip_pdrequest {
+            t.port(n)?.send_once += 1;
+            held += 1;
+        }
+        for (i, r) in g.ip_requests.iter().enumerate() {
+            let Some(r) = r.filter(|r| !r.fired) else {
+                continue;
+            };
+            t.port(r.ipr_soright)?.send_once += 1;
+            held += 1;
+            let index = i as u32 + 1;
+            let named = entries.0.get(&p).is_some_and(|v| {
+                v.iter()
+                    .any(|&(i, _, name)| i == index && name == r.ipr_name)
+            });
+            if !named {
+                return Err(Finding::violation(
+                    "request-orphaned",
+                    format!(
+                        "{p} carries request {index} for name {:#x}, which no entry with that \
+                         name points at: the name lost its right without cancelling it",
+                        r.ipr_name
+                    ),
+                ));
+            }
+        }
+        if held != recorded {
+            return Err(Finding::violation(
+                "request-conservation",
+                format!("{p} carries {held} request(s), but request events say {recorded}"),
+            ));
+        }
+        // Every entry's request must be a slot of its port for its name.
+        for &(index, space, name) in entries.0.get(&p).map_or(&[][..], Vec::as_slice) {
+            let slot = g.ip_requests.get(index as usize - 1).copied().flatten();
+            if !slot.is_some_and(|r| r.ipr_name == name) {
+                return Err(Finding::violation(
+                    "request-orphaned",
+                    format!("{space:?} name {name:#x} points at request {index} of {p}, which is not its"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
