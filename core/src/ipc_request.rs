@@ -36,11 +36,10 @@ use crate::ledger_names::DeadNameEvent;
 use crate::mach::*;
 use crate::mach_msg::{MACH_MSG_BODY_SIZE, MACH_MSG_KDESCRIPTOR_SIZE, MACH_MSG_KERNEL_HEADER_SIZE};
 
-/// Notification message ids (osfmk/mach/notify.h).
-pub const MACH_NOTIFY_PORT_DELETED: i32 = 65;
-pub const MACH_NOTIFY_SEND_POSSIBLE: i32 = 66;
-pub const MACH_NOTIFY_PORT_DESTROYED: i32 = 69;
-pub const MACH_NOTIFY_DEAD_NAME: i32 = 72;
+pub use crate::ipc_notify::{
+    MACH_NOTIFY_DEAD_NAME, MACH_NOTIFY_PORT_DELETED, MACH_NOTIFY_PORT_DESTROYED,
+    MACH_NOTIFY_SEND_POSSIBLE,
+};
 
 /// Request type bits `mach_port_type` adds to a name's type (osfmk/mach/port.h).
 pub const MACH_PORT_TYPE_DNREQUEST: MachPortType = 0x8000_0000;

@@ -115,7 +115,7 @@ impl Kernel {
         // Every entry's request must be a slot of its port for its name.
         for &(index, space, name) in entries.0.get(&p).map_or(&[][..], Vec::as_slice) {
             let slot = g.ip_requests.get(index as usize - 1).copied().flatten();
-            if !slot.is_some_and(|r| r.ipr_name == name) {
+            if slot.is_none_or(|r| r.ipr_name != name) {
                 return Err(Finding::violation(
                     "request-orphaned",
                     format!("{space:?} name {name:#x} points at request {index} of {p}, which is not its"),
