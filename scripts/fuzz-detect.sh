@@ -52,6 +52,8 @@ declare -A meant=(
   [reply-to-kernel-port]=mig_dispatch [skip-label-check]=mig_dispatch
   [nsrequest-missing-reference]=mig_dispatch [lazy-alloc-no-undo]=sched_race
   [replace-stored-right-unlocked]=sched_race [dealloc-wrong-mscount]=sched_race
+  [request-left-behind]=mig_dispatch [replaced-request-leak]=mig_dispatch
+  [pdrequest-not-cleared]=mig_dispatch
 )
 if [[ ${#bugs[@]} -eq 0 ]]; then
   mapfile -t bugs < <(printf '%s\n' "${!meant[@]}" | sort)

@@ -243,6 +243,67 @@ MUTANTS = {
         let o = self.lazy_no_senders_object(port, IKOT_SEMAPHORE);
         self.ipc_kobject_dealloc_port(port, mscount, IKOT_SEMAPHORE);""",
     ),
+    "dealloc-drops-port-deleted": (
+        "the last send right's deallocation cancels the name's request but never sends its port-deleted notification",
+        "core/src/ipc_right.rs",
+        """        sg.is_table.remove(&name);
+        drop(sg);
+        self.ipc_port_release_send_and_unlock(g);
+        self.ipc_notify_port_deleted_opt(request, name);
+        KERN_SUCCESS
+    }""",
+        """        sg.is_table.remove(&name);
+        drop(sg);
+        self.ipc_port_release_send_and_unlock(g);
+        let _ = request;
+        KERN_SUCCESS
+    }""",
+    ),
+    "dead-name-notified-twice": (
+        "a name whose port died with a request gains two user references for its dead-name notification",
+        "core/src/ipc_right.rs",
+        """            if entry.urefs < MACH_PORT_UREFS_MAX {
+                entry.urefs += 1;
+            }
+            self.ledger_dead_name(space, name, DeadNameEvent::Notified);""",
+        """            if entry.urefs < MACH_PORT_UREFS_MAX - 1 {
+                entry.urefs += 2;
+            }
+            self.ledger_dead_name(space, name, DeadNameEvent::Notified);""",
+    ),
+    "nsrequest-ignores-sync": (
+        "ipc_port_nsrequest sends the no-senders notification at once whatever sync asks for",
+        "core/src/ipc_request.rs",
+        """            Some(notify) if g.ip_srights == 0 && sync <= mscount => {""",
+        """            Some(notify) if g.ip_srights == 0 => {""",
+    ),
+    "move-send-keeps-request": (
+        "copyin of a name's last send right (MOVE_SEND) leaves the name's dead-name request on the port",
+        "core/src/ipc_right.rs",
+        """                if entry.ie_bits & IE_BITS_RECEIVE == 0 {
+                    let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+                    released.deleted(request, name);
+                }
+                sg.ipc_entry_modified(name, entry);
+            }
+            _ => {""",
+        """                sg.ipc_entry_modified(name, entry);
+            }
+            _ => {""",
+    ),
+    "terminate-request-released-twice": (
+        "space termination sends a cancelled request's port-deleted notification and releases its send-once right too",
+        "core/src/ipc_right.rs",
+        """            if g.ip_active() {
+                drop(g);
+                self.ipc_notify_port_deleted(request, name);
+            } else {""",
+        """            if g.ip_active() {
+                drop(g);
+                self.ipc_notify_port_deleted(request, name);
+                self.ipc_port_release_sonce(IpcPort::Port(request));
+            } else {""",
+    ),
 }
 
 

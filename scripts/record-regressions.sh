@@ -23,6 +23,8 @@ pairs=(
   reply-to-kernel-port:dispatch-vs-destroy unknown-id-spoofed-no-senders:dispatch-vs-destroy
   voucher-swap:dispatch-vs-destroy skip-label-check:mixed add-notification-ool-leak:mixed
   nsrequest-missing-reference:mixed replace-stored-right-unlocked:replace-stored-right
+  request-left-behind:notify-vs-death replaced-request-leak:notify-vs-death
+  pdrequest-not-cleared:nsrequest-vs-dealloc
 )
 if [[ $replace -eq 1 ]]; then
   rm -f corpus/regressions/sim/*.json corpus/regressions/sched_race/* corpus/regressions/mig_dispatch/*

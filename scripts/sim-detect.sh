@@ -24,6 +24,9 @@ pairs=("$@")
   dispatch-vs-destroy:async-wake-double-release
   mixed:add-notification-ool-leak
   mixed:skip-label-check
+  notify-vs-death:request-left-behind
+  notify-vs-death:replaced-request-leak
+  nsrequest-vs-dealloc:pdrequest-not-cleared
 )
 cargo build --release -q -p kobjsim
 kobjsim=target/release/kobjsim

@@ -60,6 +60,20 @@ bugs! {
     /// Mutation: `ipc_kobject_label_check` skips the space label comparison.
     /// Expected: label contract violation at copyout (a labeled right in an unlabeled space).
     SkipLabelCheck = "skip-label-check",
+    /// Mutation (the class of bug where a request outlives its name): `ipc_right_dealloc`
+    /// removes a send right's entry without `ipc_right_request_cancel`, so the dead-name request
+    /// stays on the port and later fires for a name that may name something else by then.
+    /// Expected: an orphaned request (`request-orphaned`).
+    RequestLeftBehind = "request-left-behind",
+    /// Mutation: `ipc_right_request_alloc` replaces a request and drops the previous one's
+    /// send-once right instead of handing it back. Expected: a send-once right no holder owns
+    /// (`send-once-right-conservation`).
+    ReplacedRequestLeak = "replaced-request-leak",
+    /// Mutation: `ipc_port_destroy` sends the port-destroyed notification but leaves
+    /// `ip_pdrequest` set, so the send-once right it consumed is still the port's request (and
+    /// is consumed again when the port dies for good). Expected: `request-conservation`, or a
+    /// send-once right released twice.
+    PdrequestNotCleared = "pdrequest-not-cleared",
 }
 
 impl Bug {

@@ -658,6 +658,8 @@ impl Kernel {
         self.require_ip_active(&g);
         let pdrequest = if g.ip_specialreply {
             None
+        } else if self.bug(crate::Bug::PdrequestNotCleared) {
+            g.ip_pdrequest
         } else {
             g.ip_pdrequest.take()
         };

@@ -154,6 +154,7 @@ impl Kernel {
         let r = Self::ipc_port_request_get(g, name, index);
         g.ip_requests[index as usize - 1] = None;
         self.ledger_request_event(g.id, r.ipr_soright, false);
+        self.ledger_request_unnamed(g.id, index, true);
         r.ipr_soright
     }
 
@@ -176,20 +177,21 @@ impl Kernel {
     /// # Conditions
     /// Nothing locked; the port is inactive and the caller holds a reference.
     pub(crate) fn ipc_port_dnnotify(&self, p: PortId) {
-        let fired: Vec<(PortId, MachPortName)> = {
+        let fired: Vec<(u32, PortId, MachPortName)> = {
             let mut g = self.ip_mq_lock(p);
             xnu_assert!(!g.ip_active(), "ipc_port_dnnotify on active {p}");
             let mut fired = Vec::new();
-            for r in g.ip_requests.iter_mut().flatten() {
-                if !r.fired {
+            for (i, r) in g.ip_requests.iter_mut().enumerate() {
+                if let Some(r) = r.as_mut().filter(|r| !r.fired) {
                     r.fired = true;
-                    fired.push((r.ipr_soright, r.ipr_name));
+                    fired.push((i as u32 + 1, r.ipr_soright, r.ipr_name));
                 }
             }
             fired
         };
-        for (soright, name) in fired {
+        for (index, soright, name) in fired {
             self.ledger_request_event(p, soright, false);
+            self.ledger_request_fired(p, index, name);
             self.ipc_notify_dead_name(soright, name);
         }
     }
@@ -279,7 +281,10 @@ impl Kernel {
             match self.ipc_right_check(&mut sg, name, 0) {
                 RightCheck::Alive(mut g) => {
                     let mut entry = sg.is_table[&name];
-                    let previous = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+                    let mut previous = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+                    if notify.is_some() && self.bug(crate::Bug::ReplacedRequestLeak) {
+                        previous = None;
+                    }
                     let Some(notify) = notify else {
                         sg.is_table.insert(name, entry);
                         return Ok(previous);
@@ -293,6 +298,7 @@ impl Kernel {
                         return Ok(previous);
                     }
                     entry.ie_request = self.ipc_port_request_alloc(&mut g, name, notify, options);
+                    self.ledger_request_named(g.id, entry.ie_request, space, name);
                     sg.is_table.insert(name, entry);
                     return Ok(previous);
                 }

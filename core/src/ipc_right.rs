@@ -147,6 +147,7 @@ impl Kernel {
         if entry.ie_request == IE_REQ_NONE {
             return;
         }
+        self.ledger_request_unnamed(g.id, entry.ie_request, false);
         if self.ipc_port_request_type(g, name, entry.ie_request) != 0 {
             if entry.urefs < MACH_PORT_UREFS_MAX {
                 entry.urefs += 1;
@@ -166,11 +167,7 @@ impl Kernel {
         let Some(p) = entry.ie_object else { return };
         let request = if entry.ie_request != IE_REQ_NONE {
             let mut g = self.ip_mq_lock(p);
-            if g.ip_active() {
-                self.ipc_right_request_cancel(&mut g, name, &mut entry)
-            } else {
-                None
-            }
+            self.ipc_right_take_request(&mut g, name, &mut entry)
         } else {
             None
         };
@@ -179,6 +176,32 @@ impl Kernel {
                 self.ipc_right_destroy_one(p, bit);
             }
         }
+        self.ipc_right_request_deleted(request, name);
+    }
+
+    /// The request of an entry that is going: cancelled while its port is active; a dead
+    /// port's request is left to fire (or fired) for nobody's name.
+    /// # Conditions
+    /// Port locked; the space locked unless it is dead.
+    fn ipc_right_take_request(
+        &self,
+        g: &mut PortGuard<'_>,
+        name: MachPortName,
+        entry: &mut IpcEntry,
+    ) -> Option<PortId> {
+        if g.ip_active() {
+            return self.ipc_right_request_cancel(g, name, entry);
+        }
+        if entry.ie_request != IE_REQ_NONE {
+            self.ledger_request_unnamed(g.id, entry.ie_request, false);
+            entry.ie_request = IE_REQ_NONE;
+        }
+        None
+    }
+
+    /// `ipc_right_terminate`'s delivery of a cancelled request: a port-deleted notification, or
+    /// the right released when the notify port is dead.
+    fn ipc_right_request_deleted(&self, request: Option<PortId>, name: MachPortName) {
         if let Some(request) = request {
             let g = self.ip_mq_lock(request);
             if g.ip_active() {
@@ -228,23 +251,27 @@ impl Kernel {
             | MACH_PORT_TYPE_SEND_RECEIVE
             | MACH_PORT_TYPE_SEND_ONCE => {
                 let p = entry.ie_object.expect("a right names its port");
-                if entry.ie_type() == MACH_PORT_TYPE_SEND {
-                    let g = self.ip_mq_lock(p);
-                    if g.ip_pinned && g.ip_active() {
-                        drop(g);
-                        drop(sg);
-                        self.mach_port_guard_exception_pinned(
-                            space,
-                            name,
-                            MPG_FLAGS_MOD_REFS_PINNED_DESTROY,
-                        );
-                        return KERN_INVALID_CAPABILITY;
-                    }
+                let mut g = self.ip_mq_lock(p);
+                let pinned = entry.ie_type() == MACH_PORT_TYPE_SEND && g.ip_pinned;
+                if pinned && g.ip_active() {
+                    drop(g);
+                    drop(sg);
+                    self.mach_port_guard_exception_pinned(
+                        space,
+                        name,
+                        MPG_FLAGS_MOD_REFS_PINNED_DESTROY,
+                    );
+                    return KERN_INVALID_CAPABILITY;
                 }
+                // The request goes with the entry, under the space lock.
+                let mut entry = entry;
+                let request = self.ipc_right_take_request(&mut g, name, &mut entry);
+                drop(g);
                 sg.is_table.remove(&name);
                 self.ipc_pset_remove_member(&mut sg, name);
                 drop(sg);
                 self.ipc_right_terminate(name, entry);
+                self.ipc_right_request_deleted(request, name);
             }
             other => xnu_panic!("ipc_right_destroy: strange type {other:#x}"),
         }
@@ -332,7 +359,11 @@ impl Kernel {
             self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_DEALLOC);
             return KERN_INVALID_CAPABILITY;
         }
-        let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
+        let request = if self.bug(crate::Bug::RequestLeftBehind) {
+            None
+        } else {
+            self.ipc_right_request_cancel(&mut g, name, &mut entry)
+        };
         sg.is_table.remove(&name);
         drop(sg);
         self.ipc_port_release_send_and_unlock(g);

@@ -114,6 +114,10 @@ struct EventState {
     owed: Vec<ReplyExpectation>,
     /// Send rights a subst-once wrapper delivered unsubstituted: (target, space).
     unsubstituted: BTreeSet<(PortId, SpaceId)>,
+    /// Whose each dead-name / send-possible request is: (port, request index) -> the space and
+    /// name that made it, and whether that name has since let go of it (turned into a dead
+    /// name, or dropped with its dead port) so the request fires for nobody's live name.
+    request_names: BTreeMap<(PortId, u32), (SpaceId, MachPortName, bool)>,
     fired: u64,
     armed: u64,
 }

@@ -433,10 +433,38 @@ pub enum Action {
         member: Name,
         after: Name,
     },
+    /// `mach_port_request_notification(task, name, id, sync, notify, MAKE_SEND_ONCE)`: the MIG
+    /// call to one of the task's control ports, `id` picking the notification
+    /// ([`notify_id`]), `notify` a receive right of the task (`Name::Null` cancels); the reply,
+    /// with the previous request's send-once right, is received.
+    RequestNotification {
+        task: u8,
+        name: Name,
+        id: u8,
+        sync: u8,
+        notify: Name,
+    },
+}
+
+/// The message id a [`Action::RequestNotification`] asks for: mostly the four kinds
+/// `mach_port_request_notification` accepts, now and then two it refuses.
+pub fn notify_id(pick: u8) -> i32 {
+    use kobject::ipc_notify::*;
+    const IDS: [i32; 8] = [
+        MACH_NOTIFY_DEAD_NAME,
+        MACH_NOTIFY_SEND_POSSIBLE,
+        MACH_NOTIFY_NO_SENDERS,
+        MACH_NOTIFY_PORT_DESTROYED,
+        MACH_NOTIFY_DEAD_NAME,
+        MACH_NOTIFY_NO_SENDERS,
+        MACH_NOTIFY_PORT_DELETED,
+        MACH_NOTIFY_SEND_ONCE,
+    ];
+    IDS[usize::from(pick) % IDS.len()]
 }
 
 /// `Action` variants, for the hand-written decoder.
-const ACTION_VARIANTS: u32 = 36;
+const ACTION_VARIANTS: u32 = 37;
 /// Selector bytes below this decode as a typed [`Call`]: the decoder draws typed calls most of
 /// the time, since a random raw message seldom gets past a stub.
 const CALL_SELECTORS: u8 = 144;
@@ -570,10 +598,17 @@ impl<'a> Arbitrary<'a> for Action {
                 name: Name::arbitrary(u)?,
                 set: Name::arbitrary(u)?,
             },
-            _ => Action::MoveMember {
+            35 => Action::MoveMember {
                 task: u8::arbitrary(u)?,
                 member: Name::arbitrary(u)?,
                 after: Name::arbitrary(u)?,
+            },
+            _ => Action::RequestNotification {
+                task: u8::arbitrary(u)?,
+                name: Name::arbitrary(u)?,
+                id: u8::arbitrary(u)?,
+                sync: u8::arbitrary(u)?,
+                notify: Name::arbitrary(u)?,
             },
         })
     }
@@ -619,6 +654,7 @@ impl Action {
             Action::InsertMember { .. } => "insert-member",
             Action::ExtractMember { .. } => "extract-member",
             Action::MoveMember { .. } => "move-member",
+            Action::RequestNotification { .. } => "request-notification",
         }
     }
 
@@ -1071,6 +1107,20 @@ impl Encode for Action {
                 member.encode(out);
                 after.encode(out);
             }
+            Action::RequestNotification {
+                task,
+                name,
+                id,
+                sync,
+                notify,
+            } => {
+                selector(out, 36);
+                task.encode(out);
+                name.encode(out);
+                id.encode(out);
+                sync.encode(out);
+                notify.encode(out);
+            }
         }
     }
 }
@@ -1208,6 +1258,13 @@ mod tests {
                 task: 0,
                 member: Name::Recent(0),
                 after: Name::Null,
+            },
+            Action::RequestNotification {
+                task: 0,
+                name: Name::Target(0),
+                id: 3,
+                sync: 1,
+                notify: Name::Scratch,
             },
         ];
         let kinds: std::collections::BTreeSet<&str> = program.iter().map(Action::kind).collect();

@@ -18,6 +18,7 @@ use kobject::ikot::{
     IKOT_TASK_CONTROL, IKOT_TASK_NAME, IKOT_TASK_READ, IKOT_THREAD_CONTROL, IKOT_THREAD_READ,
 };
 use kobject::ipc_kobject_mig::MigKind;
+use kobject::ipc_notify::{MACH_NOTIFY_NO_SENDERS, MACH_NOTIFY_PORT_DESTROYED};
 use kobject::kobjects::{
     TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, THREAD_PORT_CONTROL, THREAD_PORT_READ,
 };
@@ -147,6 +148,27 @@ pub static SCENARIOS: &[Scenario] = &[
         threads_max: THREADS_MAX,
         draw: draw_right_death,
         setup: setup_right_death,
+    },
+    Scenario {
+        name: "notify-vs-death",
+        description: "threads arm, replace and cancel dead-name and send-possible requests on \
+                      their send right to a port (notify port: their own), deallocate that \
+                      right, destroy their notify port and receive the notifications, while one \
+                      thread destroys the port's receive right: each request must end as \
+                      exactly one dead-name, port-deleted or send-once notification",
+        threads_max: THREADS_MAX,
+        draw: draw_notify_vs_death,
+        setup: setup_right_death,
+    },
+    Scenario {
+        name: "nsrequest-vs-dealloc",
+        description: "the receiver armed a no-senders and a port-destroyed request on a port; \
+                      threads drop, move and copy their send rights to it, message it and ask \
+                      for dead-name notifications, while one thread destroys its receive \
+                      right, which travels to the port-destroyed request's port",
+        threads_max: THREADS_MAX,
+        draw: draw_nsrequest_vs_dealloc,
+        setup: setup_nsrequest_vs_dealloc,
     },
     Scenario {
         name: NONE,
@@ -1030,6 +1052,123 @@ fn setup_right_death(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
     }];
     let mut actors = fresh_actors(params);
     adopt_tasks(k, &shared, &mut actors);
+    (shared, actors)
+}
+
+// notify-vs-death, nsrequest-vs-dealloc
+
+/// A request of kind `id` (see [`notify_id`]) on the thread's send right to target 0, notify
+/// port its scratch port, or (one time in four) a cancel.
+fn request_on_target(rng: &mut ParamRng, ids: &[u8]) -> Action {
+    Action::RequestNotification {
+        task: 0,
+        name: Name::Target(0),
+        id: pick(rng, ids),
+        sync: rng.below(2) as u8,
+        notify: if rng.chance(1, 4) {
+            Name::Null
+        } else {
+            Name::Scratch
+        },
+    }
+}
+
+fn draw_notify_vs_death(rng: &mut ParamRng) -> Params {
+    let mut p = Params::new();
+    let dying = Name::Target(0);
+    p.programs = (0..threads(rng))
+        .map(|_| {
+            let mut program = vec![request_on_target(rng, &[0, 1])];
+            for _ in 0..rng.between(1, 5) {
+                program.push(match rng.below(8) {
+                    0 | 1 => request_on_target(rng, &[0, 1]),
+                    2 => Action::Deallocate {
+                        task: 0,
+                        name: dying,
+                    },
+                    3 => Action::DestroyName {
+                        task: 0,
+                        name: Name::Scratch,
+                    },
+                    4 => Action::Deallocate {
+                        task: 0,
+                        name: Name::Recent(0),
+                    },
+                    5 => Action::PortType {
+                        task: 0,
+                        name: dying,
+                    },
+                    _ => Action::Receive {
+                        task: 0,
+                        name: Name::Scratch,
+                    },
+                });
+            }
+            program
+        })
+        .collect();
+    insert_terminate(rng, &mut p);
+    p
+}
+
+fn draw_nsrequest_vs_dealloc(rng: &mut ParamRng) -> Params {
+    let mut p = Params::new();
+    let target = Name::Target(0);
+    p.programs = (0..threads(rng))
+        .map(|_| {
+            (0..rng.between(2, 6))
+                .map(|_| match rng.below(8) {
+                    0 | 1 => Action::Deallocate {
+                        task: 0,
+                        name: target,
+                    },
+                    2 => Action::ExtractRight {
+                        task: 0,
+                        name: target,
+                        disposition: pick(rng, &[MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MOVE_SEND])
+                            as u8,
+                    },
+                    3 => Drawer {
+                        rng,
+                        targets: &[IKOT_NONE],
+                    }
+                    .message(),
+                    4 => request_on_target(rng, &[0]),
+                    5 => Action::Deallocate {
+                        task: 0,
+                        name: Name::Recent(0),
+                    },
+                    _ => Action::Receive {
+                        task: 0,
+                        name: Name::Scratch,
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    insert_terminate(rng, &mut p);
+    p
+}
+
+/// As right-death's setup; the server has armed a no-senders request (fired when the threads'
+/// send rights are gone) and a port-destroyed request (the receive right goes to a backup port
+/// of the server when thread 0 destroys it), both notifying its backup port.
+fn setup_nsrequest_vs_dealloc(k: &Kernel, params: &Params) -> (Shared, Vec<Actor>) {
+    let (shared, actors) = setup_right_death(k, params);
+    let (_, space) = shared.task.expect("the server task");
+    let Victim::Port(name) = shared.victim else {
+        unreachable!("right-death's victim is its port")
+    };
+    let backup = k.mach_port_allocate(space).expect("a backup port");
+    let backup_port = k
+        .ipc_entry_lookup(space, backup)
+        .and_then(|e| e.ie_object)
+        .expect("the backup port");
+    for id in [MACH_NOTIFY_NO_SENDERS, MACH_NOTIFY_PORT_DESTROYED] {
+        let notify = k.ipc_port_make_sonce(IpcPort::Port(backup_port));
+        let previous = k.mach_port_request_notification(Some(space), name, id, 0, notify);
+        assert_eq!(previous, Ok(kobject::IP_NULL), "the server's {id} request");
+    }
     (shared, actors)
 }
 

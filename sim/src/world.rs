@@ -70,6 +70,9 @@ pub struct Stats {
     pub routines_reached: BTreeSet<i32>,
 }
 
+/// `mach_port_request_notification`'s message id (mach_port.defs: subsystem 3200, routine 13).
+const MACH_PORT_REQUEST_NOTIFICATION_ID: i32 = 3213;
+
 /// What one action did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -444,6 +447,13 @@ impl Actor {
             | Action::InsertMember { .. }
             | Action::ExtractMember { .. }
             | Action::MoveMember { .. } => self.port_call(k, action),
+            Action::RequestNotification {
+                task,
+                name,
+                id,
+                sync,
+                notify,
+            } => self.request_notification(k, task, name, (id, sync), notify),
             _ => self.kernel_path(k, shared, action),
         }
     }
@@ -970,6 +980,70 @@ impl Actor {
             thread_pick = self.threads[..th].iter().filter(|s| live(s)).count() as u8;
         }
         typed::source_for(ty, task_pick, thread_pick)
+    }
+
+    /// `mach_port_request_notification` as a user program calls it: the MIG request to a task
+    /// control port the task holds, carrying `name`, the message id and `sync` inline and a
+    /// send-once right made from `notify`; the reply (with the previous request's right) is
+    /// received at once.
+    fn request_notification(
+        &mut self,
+        k: &Kernel,
+        task: u8,
+        name: Name,
+        (id, sync): (u8, u8),
+        notify: Name,
+    ) -> Outcome {
+        let Some(t) = self.task_index(k, task) else {
+            return Outcome::Skipped("no live task");
+        };
+        // The names first: obtaining a control port remembers a new name.
+        let target = self.resolve(k, t, name);
+        let notify = self.resolve(k, t, notify);
+        let Some(dest) = self.name_of_kind(k, t, &[IKOT_TASK_CONTROL], 0, &[]) else {
+            return Outcome::Skipped("no task control port");
+        };
+        if !self.tasks[t].alive {
+            return Outcome::Skipped("the task died obtaining its control port");
+        }
+        let reply = self.own_port(k, t, false);
+        let msg = UserMsg {
+            msgh_bits: mach_msgh_bits_set(
+                MACH_MSG_TYPE_COPY_SEND,
+                MACH_MSG_TYPE_MAKE_SEND_ONCE,
+                0,
+                MACH_MSGH_BITS_COMPLEX,
+            ),
+            msgh_remote_port: dest,
+            msgh_local_port: reply,
+            msgh_voucher_port: MACH_PORT_NULL,
+            msgh_id: MACH_PORT_REQUEST_NOTIFICATION_ID,
+            descriptors: vec![UserDescriptor::Port {
+                name: notify,
+                disposition: MACH_MSG_TYPE_MAKE_SEND_ONCE,
+            }],
+            inline_data: vec![
+                kobject::mig_routines::MIG_SELECT_NORMAL,
+                target,
+                notify_id(id) as u32,
+                u32::from(sync % 4),
+            ],
+        };
+        let kr = match self.send_msg(k, t, &msg) {
+            Outcome::Kr(kr) => kr,
+            other => return other,
+        };
+        let reply = (kr == MACH_MSG_SUCCESS && is_name(reply))
+            .then(|| self.receive_on(k, t, reply))
+            .and_then(|o| match o {
+                Outcome::Received { id, ret_code, .. } => Some((id, ret_code)),
+                _ => None,
+            });
+        Outcome::Called {
+            id: MACH_PORT_REQUEST_NOTIFICATION_ID,
+            kr,
+            reply,
+        }
     }
 
     fn call(&mut self, k: &Kernel, call: &Call) -> Outcome {

@@ -80,6 +80,21 @@ fn add_notification_ool_leak_is_found_by_mixed() {
 }
 
 #[test]
+fn request_left_behind_is_found_by_notify_vs_death() {
+    detects("notify-vs-death", Bug::RequestLeftBehind);
+}
+
+#[test]
+fn replaced_request_leak_is_found_by_notify_vs_death() {
+    detects("notify-vs-death", Bug::ReplacedRequestLeak);
+}
+
+#[test]
+fn pdrequest_not_cleared_is_found_by_nsrequest_vs_dealloc() {
+    detects("nsrequest-vs-dealloc", Bug::PdrequestNotCleared);
+}
+
+#[test]
 fn a_found_violation_replays_exactly() {
     let scenario = scenario::find("replace-stored-right").unwrap();
     let plan = common::plan(

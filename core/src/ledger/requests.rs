@@ -36,6 +36,75 @@ impl EntryRequests {
 }
 
 impl Kernel {
+    /// `space`'s `name` made request `index` of `p` (`ipc_right_request_alloc`).
+    pub(crate) fn ledger_request_named(
+        &self,
+        p: PortId,
+        index: u32,
+        space: SpaceId,
+        name: MachPortName,
+    ) {
+        self.ledger
+            .state
+            .with(|s| s.request_names.insert((p, index), (space, name, false)));
+    }
+
+    /// Request `index` of `p` left its name: cancelled (`gone`), or let go by a name turned
+    /// dead or dropped with its dead port, to fire for nobody.
+    pub(crate) fn ledger_request_unnamed(&self, p: PortId, index: u32, gone: bool) {
+        self.ledger.state.with(|s| {
+            if gone {
+                s.request_names.remove(&(p, index));
+            } else if let Some(r) = s.request_names.get_mut(&(p, index)) {
+                r.2 = true;
+            }
+        });
+    }
+
+    /// Request `index` of dead `p` fires a dead-name notification for `name`: the name must
+    /// still denote `p` with this request, unless it let go of it (or its space died). A
+    /// request that outlived its name would tell its owner about a name that may denote
+    /// something else by now.
+    /// # Conditions
+    /// Nothing locked.
+    pub(crate) fn ledger_request_fired(&self, p: PortId, index: u32, name: MachPortName) {
+        let key = (p, index);
+        let Some((space, named, _)) = self
+            .ledger
+            .state
+            .with(|s| s.request_names.get(&key).copied())
+        else {
+            return;
+        };
+        // A name that goes after the port died lets go under its space lock: read the record
+        // again once that lock is ours.
+        let Some(sg) = self.is_write_lock_if_live(space) else {
+            return;
+        };
+        let let_go = self
+            .ledger
+            .state
+            .with(|s| s.request_names.remove(&key).is_none_or(|r| r.2));
+        if let_go || named != name || !sg.is_active {
+            return;
+        }
+        let holds = sg
+            .is_table
+            .get(&name)
+            .is_some_and(|e| e.ie_object == Some(p) && e.ie_request == index);
+        drop(sg);
+        if !holds {
+            Finding::violation(
+                "request-outlives-name",
+                format!(
+                    "{p} died and fired request {index} for {space:?} name {name:#x}, which no \
+                     longer denotes it: the name lost its right without cancelling the request"
+                ),
+            )
+            .raise();
+        }
+    }
+
     /// A request on `target` took (`held`) or gave up its send-once right on `soright`.
     pub(crate) fn ledger_request_event(&self, target: PortId, soright: PortId, held: bool) {
         let _ = soright;

@@ -120,7 +120,119 @@ fn scenarios() -> Vec<Seed> {
     all.extend(message_scenarios());
     all.extend(object_scenarios());
     all.extend(rights_scenarios());
+    all.extend(notify_scenarios());
     all
+}
+
+/// Notification requests (`mach_port_request_notification`) and the notifications they
+/// become: dead-name and port-deleted on a kobject send right, port-destroyed carrying a receive
+/// right, no-senders (replaced, fired), send-possible at once and on a dead name.
+fn notify_scenarios() -> Vec<Seed> {
+    let latest = Name::Recent(0);
+    let before = Name::Recent(1);
+    // `notify_id` picks: 0 dead-name, 1 send-possible, 2 no-senders, 3 port-destroyed.
+    let request = |name, id, sync, notify| Action::RequestNotification {
+        task: 0,
+        name,
+        id,
+        sync,
+        notify,
+    };
+    let receive = |name| Action::Receive { task: 0, name };
+    let scratch = Name::Scratch;
+    // A refused request first: it gives the task its scratch, reply and control port names, so
+    // the `Recent` names below count only what each scenario makes.
+    let warm_up = request(Name::Null, 0, 0, scratch);
+    let scenario = |name: &str, mut actions: Vec<Action>| {
+        actions.insert(0, warm_up.clone());
+        actions.push(receive(scratch));
+        scenario(name, actions)
+    };
+    vec![
+        scenario(
+            "notify-dead-name-deleted",
+            vec![
+                Action::GetPort {
+                    task: 0,
+                    source: Source::NewSemaphore,
+                    wrap: Wrap::Plain,
+                },
+                request(latest, 0, 0, scratch),
+                request(latest, 0, 0, scratch),
+                Action::Deallocate {
+                    task: 0,
+                    name: latest,
+                },
+                Action::Deallocate {
+                    task: 0,
+                    name: before,
+                },
+                receive(scratch),
+                receive(scratch),
+            ],
+        ),
+        scenario(
+            "notify-port-destroyed",
+            vec![
+                Action::AllocatePort { task: 0 },
+                Action::AllocatePort { task: 0 },
+                request(before, 3, 0, latest),
+                Action::DestroyName {
+                    task: 0,
+                    name: before,
+                },
+                receive(latest),
+                Action::DestroyName {
+                    task: 0,
+                    name: latest,
+                },
+            ],
+        ),
+        scenario(
+            "notify-no-senders",
+            vec![
+                Action::AllocatePort { task: 0 },
+                Action::InsertSend {
+                    task: 0,
+                    name: latest,
+                },
+                request(latest, 2, 0, scratch),
+                request(before, 2, 1, scratch),
+                Action::Deallocate {
+                    task: 0,
+                    name: latest,
+                },
+                Action::Deallocate {
+                    task: 0,
+                    name: latest,
+                },
+                receive(scratch),
+                receive(scratch),
+            ],
+        ),
+        scenario(
+            "notify-send-possible-dead-name",
+            vec![
+                Action::AllocatePort { task: 0 },
+                Action::InsertSend {
+                    task: 0,
+                    name: latest,
+                },
+                request(latest, 1, 1, scratch),
+                request(latest, 1, 0, scratch),
+                Action::ModRefs {
+                    task: 0,
+                    name: latest,
+                    right: MACH_PORT_RIGHT_RECEIVE as u8,
+                    delta: -1,
+                },
+                request(latest, 1, 0, scratch),
+                receive(scratch),
+                receive(scratch),
+                receive(scratch),
+            ],
+        ),
+    ]
 }
 
 /// The right layer's calls: dead names, reply ports, port sets, extract and insert, pinned rights.
