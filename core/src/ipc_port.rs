@@ -158,6 +158,9 @@ pub struct PortLocked {
     /// Dead-name and send-possible requests (`ip_requests`); request index `i` is slot `i - 1`,
     /// a free slot is `None` (see [`crate::ipc_request`]).
     pub ip_requests: Vec<Option<crate::ipc_request::PortRequest>>,
+    /// While the receive right is in transit: the port whose queue holds the message carrying
+    /// it (`ip_destination`); meaningless otherwise.
+    pub ip_destination: Option<PortId>,
 }
 
 impl PortLocked {
@@ -182,6 +185,7 @@ impl PortLocked {
             ip_messages: VecDeque::new(),
             ip_pdrequest: None,
             ip_requests: Vec::new(),
+            ip_destination: None,
         }
     }
 }
@@ -311,6 +315,16 @@ impl Kernel {
             Finding::use_after_free(format!("{p} locked after its final ip_release")).raise();
         }
         PortGuard { id: p, port, state }
+    }
+
+    /// `ip_mq_lock` of a port that may have been freed meanwhile (a chain the caller holds no
+    /// reference along): `None` then.
+    pub(crate) fn ip_mq_lock_if_live(&self, p: PortId) -> Option<PortGuard<'_>> {
+        let port = self.ports.get(p.0).ok()?;
+        let state = port.lock.lock();
+        self.ports
+            .is_live(p.0)
+            .then_some(PortGuard { id: p, port, state })
     }
 
     /// `ip_mq_unlock`.

@@ -47,6 +47,14 @@
 //!   control or read port with an alternate port, of the space's own task), unless a
 //!   subst-once wrapper delivered exactly that right to exactly that space (XNU's way of
 //!   handing out the non-substituted port, recorded when copyout hollows the wrapper).
+//! * **Notification requests** (`ledger/requests.rs`): every dead-name, send-possible and
+//!   port-destroyed request's send-once right is a holder of its notify port; the requests a
+//!   port's table and `ip_pdrequest` hold equal its request and cancel / fire events
+//!   (`request-conservation`); every request of an active port is pointed at by the entry of its
+//!   name and every entry's `ie_request` by a request of its port for that name
+//!   (`request-orphaned`); a request fired by its port's death still had its name, unless the
+//!   name let go of it on a path that sees the port dead (`request-outlives-name`); a port is
+//!   never freed with requests on it (`request-outlives-port`).
 //! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
 //!   permanent ports and objects may remain, and no out-of-line copy may be left.
 //! * Counter underflow and overflow, double release and use after free are caught where they
@@ -71,7 +79,12 @@
 //!   that calls the make-send path reports a make-send and the count agrees (the reference
 //!   model, which knows a copy from a make, sees it), and a move of a receive right that skips
 //!   `ipc_port_clear_receiver` skips its reset event too.
-//! * Receive-right cycles, port sets, dead-name requests and port-destroyed requests.
+//! * Receive-right cycles. Port sets are the names account's (ledger_names.rs).
+//! * The user reference a dead name gains for its dead-name notification comes from the same
+//!   function that adds it (the `Notified` event of the names account), so a path that skips
+//!   both balances.
+//! * Which notification a request became: a request cancelled into a port-deleted notification
+//!   where XNU would have fired a dead-name one (or the reverse) consumes its right either way.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -421,8 +421,8 @@ impl Kernel {
     /// so far are lost to the sender, as `ipc_kmsg_clean_header` and
     /// `ipc_kmsg_clean_descriptors` lose them; later descriptors' rights stay.
     /// # Deviations
-    /// No circularity check for a receive right sent in a message to itself (see
-    /// ARCHITECTURE.md: such messages are never collected).
+    /// The circularity check of a moved receive right runs when the message is queued
+    /// ([`Kernel::ipc_kmsg_send`]), not here.
     fn ipc_kmsg_copyin_body(
         &self,
         space: SpaceId,
@@ -525,7 +525,7 @@ impl Kernel {
     /// Models `ipc_kmsg_send`: dead destination → destroyed; kernel-received → served, and the
     /// reply sent on with [`Kernel::ipc_kmsg_send_reply`]; otherwise queued.
     pub fn ipc_kmsg_send(&self, dest: PortId, kmsg: Kmsg) {
-        let mut g = self.ip_mq_lock(dest);
+        let g = self.ip_mq_lock(dest);
         if !g.ip_active() {
             drop(g);
             self.ipc_kmsg_send_to_dead(dest, kmsg);
@@ -539,7 +539,69 @@ impl Kernel {
             }
             return;
         }
+        drop(g);
+        let receives: Vec<PortId> = kmsg
+            .body
+            .iter()
+            .flat_map(|d| match d {
+                KDescriptor::Port {
+                    name,
+                    disposition: MACH_MSG_TYPE_PORT_RECEIVE,
+                } => std::slice::from_ref(name),
+                KDescriptor::OolPorts {
+                    ports,
+                    disposition: MACH_MSG_TYPE_PORT_RECEIVE,
+                } => ports.as_slice(),
+                _ => &[],
+            })
+            .filter_map(|&p| match p {
+                IpcPort::Port(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        if receives
+            .iter()
+            .any(|&p| self.ipc_port_check_circularity(p, dest))
+        {
+            // `MACH_MSGH_BITS_CIRCULAR`: the message would hold its own destination's receive
+            // right (directly or through a chain of messages); it is destroyed instead.
+            self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);
+            return;
+        }
+        for &p in &receives {
+            self.ip_mq_lock(p).ip_destination = Some(dest);
+        }
+        let mut g = self.ip_mq_lock(dest);
+        if !g.ip_active() {
+            drop(g);
+            self.ipc_kmsg_send_to_dead(dest, kmsg);
+            return;
+        }
         g.ip_messages.push_back(kmsg);
+    }
+
+    /// Models `ipc_port_check_circularity` (osfmk/ipc/ipc_port.c): whether queueing receive right
+    /// `port` in a message for `dest` closes a loop: `dest` is `port`, or is in transit in a
+    /// message queued (through such a chain) on `port`.
+    /// # Deviations
+    /// The model checks when the message is queued (`ipc_kmsg_send`), where XNU checks at copyin
+    /// and destroys the message at send; the outcome is the same. The chain is walked one port
+    /// lock at a time, without `ipc_port_multiple_lock`.
+    fn ipc_port_check_circularity(&self, port: PortId, dest: PortId) -> bool {
+        let mut at = dest;
+        for _ in 0..=self.ports.live_count() {
+            if at == port {
+                return true;
+            }
+            let Some(g) = self.ip_mq_lock_if_live(at) else {
+                return false;
+            };
+            match (g.ip_active(), g.receiver, g.ip_destination) {
+                (true, Receiver::InTransit, Some(next)) => at = next,
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// Models the `kernel_reply` fall-through of `ipc_kmsg_send`: a kernel reply is queued on its

@@ -296,6 +296,24 @@ fn port_destroyed_keeps_the_send_right_of_the_name() {
     w.end();
 }
 
+/// A port whose port-destroyed request notifies the port itself: the notification would carry
+/// the receive right into its own queue, so it is destroyed (`ipc_port_check_circularity`) and
+/// the port dies with it.
+#[test]
+fn port_destroyed_to_itself_is_circular_and_destroyed() {
+    let w = world();
+    let r = w.recv(w.sa());
+    let p = w.port(w.sa(), r);
+    let right = w.k.ipc_port_make_sonce(p.into());
+    assert_eq!(
+        w.request(r, MACH_NOTIFY_PORT_DESTROYED, 0, right),
+        Ok(IP_NULL)
+    );
+    assert_eq!(w.k.mach_port_destroy(w.sa(), r), KERN_SUCCESS);
+    assert!(!w.k.port_is_live(p) || !w.k.ip_active(p), "the port died");
+    w.end();
+}
+
 // ---- MACH_NOTIFY_NO_SENDERS ----
 
 #[test]

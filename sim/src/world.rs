@@ -18,8 +18,10 @@
 //!
 //! # What the world deliberately avoids
 //! * Circular messages: a receive right sent (transitively) into its own queue. XNU detects the
-//!   cycle at send time and destroys the message (`ipc_port_check_circularity`); the model does
-//!   not model that, so such a send is skipped rather than reported as a leak at teardown.
+//!   cycle and destroys the message (`ipc_port_check_circularity`), and so does the model now
+//!   (`ipc_kmsg_send`; a port-destroyed notification can close such a loop); the world still
+//!   skips such user sends, as it did before the model checked, so recorded runs stay as they
+//!   were.
 //! * Handing a pinned self port to any space but its owner's, and wrapping a space-labeled port
 //!   in a subst-once wrapper: XNU never does either.
 
