@@ -72,6 +72,16 @@ pub struct Stats {
     pub routines_reached: BTreeSet<i32>,
 }
 
+/// A typed call's message while a deviation may still change it.
+struct CallMsg {
+    remote: MachMsgTypeName,
+    descriptors: Vec<UserDescriptor>,
+    complex: bool,
+    /// The reply port and its disposition.
+    local: (MachPortName, MachMsgTypeName),
+    id: i32,
+}
+
 /// `mach_port_request_notification`'s message id (mach_port.defs: subsystem 3200, routine 13).
 const MACH_PORT_REQUEST_NOTIFICATION_ID: i32 = 3213;
 
@@ -1069,52 +1079,31 @@ impl Actor {
             return Outcome::Skipped("the task died obtaining the target");
         }
         let dest_kind = self.kind_of(k, t, dest).unwrap_or(IKOT_NONE);
-        let mut remote = typed::target_disposition(dest_kind);
-        let mut descriptors = self.call_body(k, t, desc, dest, dest_kind);
-        let mut complex = !descriptors.is_empty();
+        let descriptors = self.call_body(k, t, desc, dest, dest_kind);
         let reply = self.own_port(k, t, false);
-        let (mut local, mut local_disp) = (reply, MACH_MSG_TYPE_MAKE_SEND_ONCE);
-        let mut id = desc.msgh_id;
-        match call.deviation {
-            None | Some(Deviation::WrongTarget | Deviation::DeadTarget) => {}
-            Some(Deviation::WrongId(pick)) => id = typed::wrong_id(call.routine, pick),
-            Some(Deviation::DestDisposition(d)) => remote = u32::from(d),
-            Some(Deviation::DropDescriptor(i)) => {
-                if !descriptors.is_empty() {
-                    descriptors.remove(usize::from(i) % descriptors.len());
-                }
-            }
-            Some(Deviation::ExtraDescriptor) => descriptors.push(UserDescriptor::Port {
-                name: self.own_port(k, t, true),
-                disposition: MACH_MSG_TYPE_MAKE_SEND,
-            }),
-            Some(Deviation::ArgDisposition { arg, disposition }) => {
-                if let Some(d) = nth_port_descriptor(&mut descriptors, arg) {
-                    set_disposition(d, u32::from(disposition));
-                }
-            }
-            Some(Deviation::ArgDead(arg)) => {
-                if let Some(d) = nth_port_descriptor(&mut descriptors, arg) {
-                    set_name(d, MACH_PORT_DEAD);
-                }
-            }
-            Some(Deviation::NoReply) => (local, local_disp) = (MACH_PORT_NULL, 0),
-            Some(Deviation::SendReply) => local_disp = MACH_MSG_TYPE_MAKE_SEND,
-            Some(Deviation::KernelReply) => (local, local_disp) = (dest, MACH_MSG_TYPE_COPY_SEND),
-            Some(Deviation::ClearComplex) => complex = false,
+        let mut m = CallMsg {
+            remote: typed::target_disposition(dest_kind),
+            complex: !descriptors.is_empty(),
+            descriptors,
+            local: (reply, MACH_MSG_TYPE_MAKE_SEND_ONCE),
+            id: desc.msgh_id,
+        };
+        if let Some(deviation) = call.deviation {
+            self.deviate(k, t, call.routine, dest, deviation, &mut m);
         }
+        let id = m.id;
         let msg = UserMsg {
             msgh_bits: mach_msgh_bits_set(
-                remote,
-                local_disp,
+                m.remote,
+                m.local.1,
                 0,
-                if complex { MACH_MSGH_BITS_COMPLEX } else { 0 },
+                if m.complex { MACH_MSGH_BITS_COMPLEX } else { 0 },
             ),
             msgh_remote_port: dest,
-            msgh_local_port: local,
+            msgh_local_port: m.local.0,
             msgh_voucher_port: MACH_PORT_NULL,
             msgh_id: id,
-            descriptors,
+            descriptors: m.descriptors,
             inline_data: typed::inline_words(desc, call.word),
         };
         let kr = match self.send_msg(k, t, &msg) {
@@ -1128,6 +1117,47 @@ impl Actor {
                 _ => None,
             });
         Outcome::Called { id, kr, reply }
+    }
+
+    /// Breaks one thing of a typed call's message (the destination's deviations are applied
+    /// when it is chosen).
+    fn deviate(
+        &mut self,
+        k: &Kernel,
+        t: usize,
+        routine: u16,
+        dest: MachPortName,
+        deviation: Deviation,
+        m: &mut CallMsg,
+    ) {
+        match deviation {
+            Deviation::WrongTarget | Deviation::DeadTarget => {}
+            Deviation::WrongId(pick) => m.id = typed::wrong_id(routine, pick),
+            Deviation::DestDisposition(d) => m.remote = u32::from(d),
+            Deviation::DropDescriptor(i) => {
+                if !m.descriptors.is_empty() {
+                    m.descriptors.remove(usize::from(i) % m.descriptors.len());
+                }
+            }
+            Deviation::ExtraDescriptor => m.descriptors.push(UserDescriptor::Port {
+                name: self.own_port(k, t, true),
+                disposition: MACH_MSG_TYPE_MAKE_SEND,
+            }),
+            Deviation::ArgDisposition { arg, disposition } => {
+                if let Some(d) = nth_port_descriptor(&mut m.descriptors, arg) {
+                    set_disposition(d, u32::from(disposition));
+                }
+            }
+            Deviation::ArgDead(arg) => {
+                if let Some(d) = nth_port_descriptor(&mut m.descriptors, arg) {
+                    set_name(d, MACH_PORT_DEAD);
+                }
+            }
+            Deviation::NoReply => m.local = (MACH_PORT_NULL, 0),
+            Deviation::SendReply => m.local.1 = MACH_MSG_TYPE_MAKE_SEND,
+            Deviation::KernelReply => m.local = (dest, MACH_MSG_TYPE_COPY_SEND),
+            Deviation::ClearComplex => m.complex = false,
+        }
     }
 
     /// The body `desc`'s stub accepts, filled from task `t`'s rights: a right of the kind each
