@@ -216,12 +216,14 @@ enum Kind {
     Receive,
     DeferredReply,
     Stash,
+    /// A notification request on a message target, notifying the thread's scratch port.
+    Request,
 }
 
 impl Kind {
     /// Every kind, in the order the swarm draws them (the order of the first round's operations,
     /// so the random streams stay alike).
-    const ALL: [Kind; 14] = [
+    const ALL: [Kind; 15] = [
         Kind::Convert,
         Kind::Rearm,
         Kind::Release,
@@ -236,6 +238,7 @@ impl Kind {
         Kind::Receive,
         Kind::DeferredReply,
         Kind::Stash,
+        Kind::Request,
     ];
 }
 
@@ -267,6 +270,17 @@ impl Drawer<'_> {
             },
             Kind::DeferredReply => Action::DeferredReply,
             Kind::Stash => Action::Stash { task: 0, held: arg },
+            Kind::Request => Action::RequestNotification {
+                task: 0,
+                name: Name::Target(self.rng.below(self.targets.len().max(1) as u32) as u8),
+                id: arg,
+                sync: self.rng.below(2) as u8,
+                notify: if self.rng.chance(1, 4) {
+                    Name::Null
+                } else {
+                    Name::Scratch
+                },
+            },
         }
     }
 
@@ -778,9 +792,15 @@ fn draw_dispatch_vs_destroy(rng: &mut ParamRng) -> Params {
     let victim = rng.below(3);
     p.knobs.insert("victim".into(), victim);
     let kinds: &[Kind] = if victim == 2 {
-        &[Kind::Send, Kind::Send, Kind::Receive, Kind::DeferredReply]
+        &[
+            Kind::Send,
+            Kind::Send,
+            Kind::Receive,
+            Kind::DeferredReply,
+            Kind::Request,
+        ]
     } else {
-        &[Kind::Send, Kind::Send, Kind::Receive]
+        &[Kind::Send, Kind::Send, Kind::Receive, Kind::Request]
     };
     let targets: &[IpcKobjectType] = match victim {
         0 => &TASK_TARGETS,
