@@ -24,6 +24,8 @@
 //!   were.
 //! * Handing a pinned self port to any space but its owner's, and wrapping a space-labeled port
 //!   in a subst-once wrapper: XNU never does either.
+//! * Copying a subst-once wrapper out twice (a thread can hold several send rights to one): XNU
+//!   makes one send right per wrapper and panics when a second is copied out.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -167,6 +169,10 @@ pub struct Shared {
     pub permanent: Vec<ObjId>,
     /// Set by the first `terminate`, so a second one is a no-op rather than a double terminate.
     terminated: AtomicBool,
+    /// Subst-once wrappers already copied out (by any thread): XNU hands out one send right per
+    /// wrapper and panics if a second is copied out, so the world copies each out once. A std
+    /// mutex: no scheduling point.
+    subst_claimed: std::sync::Mutex<BTreeSet<PortId>>,
 }
 
 impl Shared {
@@ -184,6 +190,7 @@ impl Shared {
             vouchers: Vec::new(),
             permanent: Vec::new(),
             terminated: AtomicBool::new(false),
+            subst_claimed: std::sync::Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -257,6 +264,17 @@ impl Shared {
                 _ => k.task_terminate(task),
             }
         }
+    }
+}
+
+impl Shared {
+    /// Claims the one copyout of subst-once `wrapper`: false if a thread claimed it before.
+    fn claim_subst_once(&self, wrapper: PortId) -> bool {
+        let mut claimed = self
+            .subst_claimed
+            .lock()
+            .expect("never poisoned: findings unwind");
+        claimed.insert(wrapper)
     }
 }
 
@@ -1351,6 +1369,10 @@ impl Actor {
                 let Some(wrapper) = self.take_send(k, held, true) else {
                     return Outcome::Skipped("no subst-once right held");
                 };
+                if !shared.claim_subst_once(wrapper) {
+                    self.held.push(Held::Send(wrapper));
+                    return Outcome::Skipped("the subst-once wrapper was copied out already");
+                }
                 label_copyout(k, space, wrapper)
             }
             Action::Terminate => {
