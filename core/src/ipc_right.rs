@@ -20,7 +20,7 @@ use crate::ipc_kobject::LabelCheck;
 use crate::ipc_port::*;
 use crate::ipc_space::*;
 use crate::kernel::{Kernel, SpaceId};
-use crate::ledger_names::DeadNameEvent;
+use crate::ledger_names::{DeadNameEvent, UrefsEvent};
 use crate::mach::*;
 
 pub use crate::mach::{
@@ -119,7 +119,7 @@ impl Kernel {
         entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
         entry.ie_object = None;
         sg.is_table.insert(name, entry);
-        self.ledger_dead_name(sg.id, name, DeadNameEvent::Born(entry.urefs));
+        self.ledger_urefs(sg.id, name, UrefsEvent::Died);
         drop(g);
         RightCheck::Died(p)
     }
@@ -187,6 +187,7 @@ impl Kernel {
                     }
                 }
                 sg.is_table.remove(&name);
+                self.ledger_urefs(space, name, UrefsEvent::Destroyed);
                 self.ipc_pset_remove_member(&mut sg, name);
                 drop(sg);
                 self.ipc_right_terminate(entry);
@@ -223,6 +224,7 @@ impl Kernel {
                     }
                     RightCheck::Alive(g) if ty == MACH_PORT_TYPE_SEND_ONCE => {
                         sg.is_table.remove(&name);
+                        self.ledger_urefs(space, name, UrefsEvent::Gone);
                         drop(sg);
                         self.ipc_notify_send_once_and_unlock(g);
                     }
@@ -233,6 +235,7 @@ impl Kernel {
                 let p = entry.ie_object.expect("a right names its port");
                 let g = self.ip_mq_lock(p);
                 self.require_ip_active(&g);
+                self.ledger_urefs(space, name, UrefsEvent::SendOut);
                 let mut e = entry;
                 if entry.urefs > 1 {
                     e.urefs = urefs_dec_unpegged(e.urefs);
@@ -263,17 +266,18 @@ impl Kernel {
         name: MachPortName,
     ) -> KernReturn {
         let mut entry = sg.is_table[&name];
-        if entry.urefs > 1 {
-            entry.urefs = urefs_dec_unpegged(entry.urefs);
-            sg.is_table.insert(name, entry);
-            return KERN_SUCCESS;
-        }
-        if g.ip_pinned {
-            let space = sg.id;
+        let space = sg.id;
+        if entry.urefs == 1 && g.ip_pinned {
             drop(g);
             drop(sg);
             self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_DEALLOC);
             return KERN_INVALID_CAPABILITY;
+        }
+        self.ledger_urefs(space, name, UrefsEvent::SendOut);
+        if entry.urefs > 1 {
+            entry.urefs = urefs_dec_unpegged(entry.urefs);
+            sg.is_table.insert(name, entry);
+            return KERN_SUCCESS;
         }
         sg.is_table.remove(&name);
         drop(sg);
@@ -391,7 +395,7 @@ impl Kernel {
             entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
             entry.ie_object = None;
             sg.is_table.insert(name, entry);
-            self.ledger_dead_name(space, name, DeadNameEvent::Born(entry.urefs));
+            self.ledger_urefs(space, name, UrefsEvent::Died);
             self.ip_srights_dec(&mut g);
             self.ip_release_live(p);
         } else {
@@ -428,6 +432,7 @@ impl Kernel {
                     return KERN_SUCCESS;
                 }
                 sg.is_table.remove(&name);
+                self.ledger_urefs(space, name, UrefsEvent::Gone);
                 drop(sg);
                 self.ipc_notify_send_once_and_unlock(g);
                 KERN_SUCCESS
@@ -544,16 +549,17 @@ impl Kernel {
             drop(sg);
             return self.ipc_right_invalid_value(space, name);
         };
-        if after > 0 {
-            entry.urefs = after;
-            sg.is_table.insert(name, entry);
-            return KERN_SUCCESS;
-        }
-        if g.ip_pinned {
+        if after == 0 && g.ip_pinned {
             drop(g);
             drop(sg);
             self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_DEALLOC);
             return KERN_INVALID_CAPABILITY;
+        }
+        self.ledger_urefs(space, name, UrefsEvent::SendDelta(delta));
+        if after > 0 {
+            entry.urefs = after;
+            sg.is_table.insert(name, entry);
+            return KERN_SUCCESS;
         }
         entry.ie_bits &= !IE_BITS_SEND;
         entry.urefs = 0;
@@ -724,6 +730,11 @@ impl Kernel {
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) => sg.ipc_entry_alloc(),
         };
+        match bit {
+            IE_BITS_SEND => self.ledger_urefs(sg.id, name, UrefsEvent::SendIn),
+            IE_BITS_SEND_ONCE => self.ledger_urefs(sg.id, name, UrefsEvent::SendOnceIn),
+            _ => {}
+        }
         let entry = sg.is_table.entry(name).or_insert(IpcEntry {
             ie_object: Some(p),
             ie_bits: 0,
@@ -950,30 +961,34 @@ impl Kernel {
             self.mach_port_guard_exception_immovable(space, name, p);
             return Err(KERN_INVALID_CAPABILITY);
         }
+        let last = entry.urefs == 1;
+        if msgt == MACH_MSG_TYPE_MOVE_SEND
+            && last
+            && entry.ie_bits & IE_BITS_RECEIVE == 0
+            && g.ip_pinned
+        {
+            drop(g);
+            self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_COPYIN);
+            return Err(KERN_INVALID_CAPABILITY);
+        }
         match msgt {
             MACH_MSG_TYPE_COPY_SEND => {
                 self.ipc_port_copy_send_any_locked(&mut g);
             }
-            MACH_MSG_TYPE_MOVE_SEND if entry.urefs > 1 => {
+            MACH_MSG_TYPE_MOVE_SEND if !last => {
+                self.ledger_urefs(space, name, UrefsEvent::SendOut);
                 self.ipc_port_copy_send_any_locked(&mut g);
                 entry.urefs = urefs_dec_unpegged(entry.urefs);
                 sg.is_table.insert(name, entry);
             }
             MACH_MSG_TYPE_MOVE_SEND => {
-                if entry.ie_bits & IE_BITS_RECEIVE == 0 && g.ip_pinned {
-                    drop(g);
-                    self.mach_port_guard_exception_pinned(
-                        space,
-                        name,
-                        MPG_FLAGS_MOD_REFS_PINNED_COPYIN,
-                    );
-                    return Err(KERN_INVALID_CAPABILITY);
-                }
+                self.ledger_urefs(space, name, UrefsEvent::SendOut);
                 entry.ie_bits &= !IE_BITS_SEND;
                 entry.urefs = 0;
                 sg.ipc_entry_modified(name, entry);
             }
             _ => {
+                self.ledger_urefs(space, name, UrefsEvent::Gone);
                 sg.is_table.remove(&name);
             }
         }
@@ -1113,6 +1128,8 @@ impl Kernel {
             }
         };
         xnu_assert!(!g.ip_immovable_send, "moving two sends of immovable {p}");
+        self.ledger_urefs(space, name, UrefsEvent::SendOut);
+        self.ledger_urefs(space, name, UrefsEvent::SendOut);
         self.ipc_port_copy_send_any_locked(&mut g);
         if entry.urefs > 2 {
             self.ipc_port_copy_send_any_locked(&mut g);

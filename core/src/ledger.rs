@@ -47,6 +47,13 @@
 //!   control or read port with an alternate port, of the space's own task), unless a
 //!   subst-once wrapper delivered exactly that right to exactly that space (XNU's way of
 //!   handing out the non-substituted port, recorded when copyout hollows the wrapper).
+//! * **User references** (ledger_names.rs), in the same walk of the spaces: every entry's send
+//!   or send-once right and its urefs equal what the ledger derived from the user-visible
+//!   operations on the name (copyout adds one, pegged at `MACH_PORT_UREFS_MAX` as XNU's
+//!   `ipc_right_copyout` leaves it; a moved copyin or dealloc takes one; `mod_refs` applies its
+//!   delta with XNU's pegging; destroy, death and termination), and an entry with neither has
+//!   none (`urefs-mismatch`); dead names likewise (`dead-name-urefs`), born with the
+//!   references the ledger held for the right that died.
 //! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
 //!   permanent ports and objects may remain, and no out-of-line copy may be left.
 //! * Counter underflow and overflow, double release and use after free are caught where they
@@ -56,9 +63,6 @@
 //! * Mid-operation states: rights held in a function's local variables are invisible to it, so
 //!   [`Kernel::audit`] is only meaningful when no operation is in flight (sequential callers after
 //!   each step, the simulator at quiescence).
-//! * User reference counts (`urefs`): no event reports them yet (their changes live in
-//!   ipc_right.rs and the copyin / copyout paths), so an entry's urefs are neither derived nor
-//!   bounded here; copyout's silent cap at the maximum goes unseen.
 //! * Which right a slot of a kernel object stores: the walk reads the model's slots (a holder,
 //!   like a space entry), so a routine that stores a right in the wrong object, or drops one
 //!   and stores another of the same port, balances.
@@ -499,9 +503,11 @@ impl Kernel {
         // Dead names' user references and port sets: a separate account (ledger_names.rs),
         // checked in the same walk so the audit takes no extra lock.
         let mut dead_names = self.dead_names_expected();
+        let mut rights_matched = 0;
         for space in self.iter_live_spaces() {
             let sg = self.is_write_lock(space);
             Self::audit_dead_names_of(&sg, &mut dead_names)?;
+            self.audit_urefs_of(&sg, &mut rights_matched)?;
             self.audit_psets_of(&sg)?;
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
@@ -517,6 +523,7 @@ impl Kernel {
             }
         }
         Self::audit_dead_names_left(dead_names)?;
+        self.audit_urefs_left(rights_matched)?;
         self.audit_reply_ports()
     }
 
