@@ -15,7 +15,7 @@
 //!   per port, the send rights, send-once rights and references there must be, and compares
 //!   them with `ip_srights`, `ip_sorights` and `io_references`. Per object it derives the
 //!   references (creator, the reference donated to each armed request or prepared notification
-//!   of a donating type, a thread's hold on its task, an identity token's hold on its task, a
+//!   of a donating type, charged to the object the port named when it was armed, a thread's hold on its task, an identity token's hold on its task, a
 //!   timer port's hold) and compares with the count. A holder that names a freed port or object
 //!   is a `dangling-holder`: a use after free waiting to happen.
 //! * **Recorded counters, at quiescence**: per port, `ip_mscount` equals the make-send events
@@ -24,7 +24,9 @@
 //!   armed exactly when an arm event is not yet matched by a fire or a drop
 //!   (`nsrequest-mismatch`); the kernel space receives the port exactly from its allocation
 //!   there to its dealloc (`kernel-receive-right`); a subst-once wrapper points at the target
-//!   it owns a right on (`subst-once-target`); and a port armed through
+//!   it owns a right on (`subst-once-target`); a port whose no-senders notification fired,
+//!   with no make-send since, has no send right anywhere in the holder walk
+//!   (`no-senders-with-senders`, never read from `ip_srights`); and a port armed through
 //!   `ipc_kobject_nsrequest_locked` with `sync` at or below its make-send count, which XNU
 //!   refuses without senders, still has a send right somewhere (`armed-without-senders`).
 //! * **Events, always on**: a second arm of an armed request; a fire or drop of a request
@@ -66,11 +68,9 @@
 //! * Which right a slot of a kernel object stores: the walk reads the model's slots (a holder,
 //!   like a space entry), so a routine that stores a right in the wrong object, or drops one
 //!   and stores another of the same port, balances.
-//! * `no-senders-with-senders` reads the `ip_srights` that guarded the prepare (there is no
-//!   independent send-right count mid-operation); a wrong count that also fires is caught
-//!   only later, by conservation.
-//! * Which object an armed request donated a reference to: the walk takes the object from the
-//!   port's kobject field.
+//! * A no-senders notification prepared while a send right existed is judged at the next
+//!   audit, not when it fires, and only if no send right was made since (a make-send after
+//!   the fire hides it; conservation still sees a counter that disagrees with the holders).
 //! * A call of the wrong path: events come from where XNU changes a quantity, so a copy-send
 //!   that calls the make-send path reports a make-send and the count agrees (the reference
 //!   model, which knows a copy from a make, sees it), and a move of a receive right that skips
@@ -199,7 +199,11 @@ impl Kernel {
     /// The port's receive right left its receiver (`ipc_port_clear_receiver`): the make-send
     /// count starts again.
     pub(crate) fn ledger_mscount_reset(&self, p: PortId) {
-        self.ledger.state.with(|s| s.ports.get_mut(p).mscount = 0);
+        self.ledger.state.with(|s| {
+            let r = s.ports.get_mut(p);
+            r.mscount = 0;
+            r.fired_at = None;
+        });
     }
 
     /// The kernel gave up the receive right it was allocated with (`ipc_port_dealloc_special`).
@@ -218,11 +222,23 @@ impl Kernel {
     }
 
     /// A kobject no-senders request was armed; `sync` is the make-send count an
-    /// `ipc_kobject_nsrequest_locked` caller passed (`None` when armed at allocation).
-    pub(crate) fn ledger_nsrequest_armed(&self, p: PortId, sync: Option<MachPortMscount>) {
+    /// `ipc_kobject_nsrequest_locked` caller passed (`None` when armed at allocation). The
+    /// port's kobject and type at the arm name the object a donating type's request owns a
+    /// reference on, from then until its notification is consumed.
+    pub(crate) fn ledger_nsrequest_armed(
+        &self,
+        p: PortId,
+        sync: Option<MachPortMscount>,
+        kobject: IpcKobject,
+        ty: IpcKobjectType,
+    ) {
         let was_armed = self.ledger.state.with(|s| {
             s.armed += 1;
             let r = s.ports.get_mut(p);
+            r.donee = match kobject {
+                IpcKobject::Object(o) if donates_on_arm(ty) => Some(o),
+                _ => None,
+            };
             let was = std::mem::replace(&mut r.armed, true);
             r.armed_needs_sender = sync.is_some_and(|sync| sync <= r.mscount);
             was
@@ -236,19 +252,15 @@ impl Kernel {
         }
     }
 
-    /// `prepare` moved an armed request into a token.
-    pub(crate) fn ledger_nsrequest_fired(&self, p: PortId, srights: u32) {
-        if srights != 0 {
-            Finding::violation(
-                "no-senders-with-senders",
-                format!("no-senders prepared on {p} while ip_srights is {srights}"),
-            )
-            .raise();
-        }
+    /// `prepare` moved an armed request into a token. Whether a send right was left is judged
+    /// at the next audit, from the holders (see `PortRecord::fired_at`).
+    pub(crate) fn ledger_nsrequest_fired(&self, p: PortId) {
         let was_armed = self.ledger.state.with(|s| {
             *s.tokens.entry(p).or_insert(0) += 1;
             s.fired += 1;
-            std::mem::take(&mut s.ports.get_mut(p).armed)
+            let r = s.ports.get_mut(p);
+            r.fired_at = Some(r.mscount);
+            std::mem::take(&mut r.armed)
         });
         self.ledger_require_armed(p, was_armed, "fired");
     }
@@ -382,6 +394,17 @@ impl Kernel {
             let e = t.take_port(*p);
             if !seen.balances(&e) {
                 return Err(self.port_mismatch(*p, seen, e));
+            }
+            if seen.quiet_since_fire && e.send != 0 {
+                return Err(Finding::violation(
+                    "no-senders-with-senders",
+                    format!(
+                        "{p} ({}): its no-senders notification fired and no send right was made \
+                         since, yet holders have {} send right(s)",
+                        ikot_name(seen.kotype),
+                        e.send
+                    ),
+                ));
             }
             if seen.needs_sender && e.send == 0 {
                 return Err(Finding::violation(
@@ -561,13 +584,12 @@ impl Kernel {
             if let Some(target) = r.subst_target {
                 t.port(target)?.send += 1;
             }
-            match g.ip_kobject.value {
-                IpcKobject::Object(o) if ty == IKOT_TIMER => *t.object(o)? += 1,
-                // An armed request, or a prepared notification, owns the donated reference.
-                IpcKobject::Object(o) if donates_on_arm(ty) => {
-                    *t.object(o)? += r.armed as u32 + pending
-                }
-                _ => {}
+            if let (IpcKobject::Object(o), IKOT_TIMER) = (g.ip_kobject.value, ty) {
+                *t.object(o)? += 1;
+            }
+            // An armed request, or a prepared notification, owns the reference donated at the arm.
+            if let Some(o) = r.donee.filter(|_| r.armed || pending > 0) {
+                *t.object(o)? += r.armed as u32 + pending;
             }
             seen.push((
                 p,
@@ -577,6 +599,7 @@ impl Kernel {
                     refs: g.refs(),
                     kotype: ty,
                     needs_sender: r.armed && r.armed_needs_sender && g.ip_active(),
+                    quiet_since_fire: r.fired_at == Some(r.mscount),
                 },
             ));
         }
@@ -763,6 +786,8 @@ struct Seen {
     kotype: IpcKobjectType,
     /// Armed where XNU arms only with a sender (see `PortRecord::armed_needs_sender`).
     needs_sender: bool,
+    /// Fired with no make-send since (see `PortRecord::fired_at`).
+    quiet_since_fire: bool,
 }
 
 /// The port's counters that the conservation walk does not cover, against the ledger's record.
