@@ -29,6 +29,11 @@
 //!   (`no-senders-with-senders`, never read from `ip_srights`); and a port armed through
 //!   `ipc_kobject_nsrequest_locked` with `sync` at or below its make-send count, which XNU
 //!   refuses without senders, still has a send right somewhere (`armed-without-senders`).
+//! * **Slots of kernel objects**: every store and take of a slot right is reported under the
+//!   object's lock; what is taken must be what the ledger saw stored there, a routine's right
+//!   must go to the target its stub converted (not, say, the thread's task), and at quiescence
+//!   each live object's send and send-once slots hold exactly the recorded rights
+//!   (`slot-mismatch`).
 //! * **Events, always on**: a second arm of an armed request; a fire or drop of a request
 //!   never armed; a kobject no-senders callback must consume a notification that
 //!   `ipc_notify_no_senders_prepare` produced (a spoofed or doubled callback is caught here);
@@ -65,9 +70,10 @@
 //! * Mid-operation states: rights held in a function's local variables are invisible to it, so
 //!   [`Kernel::audit`] is only meaningful when no operation is in flight (sequential callers after
 //!   each step, the simulator at quiescence).
-//! * Which right a slot of a kernel object stores: the walk reads the model's slots (a holder,
-//!   like a space entry), so a routine that stores a right in the wrong object, or drops one
-//!   and stores another of the same port, balances.
+//! * Which of a port's send rights a slot holds: rights of one port are interchangeable, so a
+//!   slot store that drops the new right and keeps the old one of the same port balances (as
+//!   it does for every reader of the kernel). A kernel path that is not a MIG routine (the
+//!   simulator's direct stores) names no target, so only the records judge its stores.
 //! * A no-senders notification prepared while a send right existed is judged at the next
 //!   audit, not when it fires, and only if no send right was made since (a make-send after
 //!   the fire hides it; conservation still sees a counter that disagrees with the holders).
@@ -98,6 +104,13 @@ pub enum Held {
     ObjectRef(ObjId),
 }
 
+/// Which of a kernel object's slots (`ObjLocked::slot`, `ObjLocked::slot_sonce`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SlotKind {
+    Send,
+    SendOnce,
+}
+
 mod records;
 mod reply;
 
@@ -117,6 +130,8 @@ struct EventState {
     owed: Vec<ReplyExpectation>,
     /// Send rights a subst-once wrapper delivered unsubstituted: (target, space).
     unsubstituted: BTreeSet<(PortId, SpaceId)>,
+    /// The right each kernel object's slot holds, from the store and take events alone.
+    slots: BTreeMap<(ObjId, SlotKind), PortId>,
     fired: u64,
     armed: u64,
 }
@@ -183,9 +198,52 @@ impl Kernel {
     }
 
     pub(crate) fn ledger_object_freed(&self, o: ObjId) {
-        self.ledger
-            .state
-            .with(|s| s.published.remove(&IpcKobject::Object(o)));
+        self.ledger.state.with(|s| {
+            s.published.remove(&IpcKobject::Object(o));
+            s.slots.remove(&(o, SlotKind::Send));
+            s.slots.remove(&(o, SlotKind::SendOnce));
+        });
+    }
+
+    /// Under `o`'s lock, its `kind` slot gave up `taken` and now holds `stored`. `call_target`
+    /// is the target a routine's stub converted, when a routine stores: a routine's right goes
+    /// to its own target. What was taken must be what the ledger saw stored.
+    pub(crate) fn ledger_slot_swapped(
+        &self,
+        o: ObjId,
+        kind: SlotKind,
+        taken: IpcPort,
+        stored: IpcPort,
+        call_target: Option<ObjId>,
+    ) {
+        if let Some(target) = call_target.filter(|&t| t != o) {
+            Finding::violation(
+                "slot-mismatch",
+                format!("a routine on {target} stored {stored:?} in {kind:?} slot of {o}"),
+            )
+            .raise();
+        }
+        let recorded = self.ledger.state.with(|s| {
+            let key = (o, kind);
+            let recorded = match stored {
+                IpcPort::Port(p) => s.slots.insert(key, p),
+                _ => s.slots.remove(&key),
+            };
+            recorded
+        });
+        let taken = match taken {
+            IpcPort::Port(p) => Some(p),
+            _ => None,
+        };
+        if recorded != taken {
+            Finding::violation(
+                "slot-mismatch",
+                format!(
+                    "{kind:?} slot of {o} gave up {taken:?}, but the ledger saw {recorded:?} stored"
+                ),
+            )
+            .raise();
+        }
     }
 
     /// A send right was made (`ip_mscount` counts it).
@@ -620,12 +678,42 @@ impl Kernel {
             if let IpcPort::Port(p) = s.slot_sonce {
                 t.port(p)?.send_once += 1;
             }
+            self.check_slots(o, s.slot, s.slot_sonce)?;
             if let (ObjKind::Thread, true, Some(task)) = (kind, s.alive, s.owner) {
                 *t.object(task)? += 1;
             }
             // An identity token holds a reference on the task it names until it is freed.
             if let (ObjKind::Generic, IKOT_TASK_ID_TOKEN, Some(task)) = (kind, s.kotype, s.owner) {
                 *t.object(task)? += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// An object's slots against the rights the ledger saw stored there.
+    fn check_slots(&self, o: ObjId, send: IpcPort, sonce: IpcPort) -> Result<(), Finding> {
+        let (want_send, want_sonce) = self.ledger.state.with(|s| {
+            (
+                s.slots.get(&(o, SlotKind::Send)).copied(),
+                s.slots.get(&(o, SlotKind::SendOnce)).copied(),
+            )
+        });
+        for (kind, held, want) in [
+            (SlotKind::Send, send, want_send),
+            (SlotKind::SendOnce, sonce, want_sonce),
+        ] {
+            let held = match held {
+                IpcPort::Port(p) => Some(p),
+                _ => None,
+            };
+            if held != want {
+                return Err(Finding::violation(
+                    "slot-mismatch",
+                    format!(
+                        "{kind:?} slot of {o} ({:?}) holds {held:?}, the ledger saw {want:?} stored",
+                        self.object_kind(o)
+                    ),
+                ));
             }
         }
         Ok(())
