@@ -15,8 +15,9 @@
 //!   per port, the send rights, send-once rights and references there must be, and compares
 //!   them with `ip_srights`, `ip_sorights` and `io_references`. Per object it derives the
 //!   references (creator, the reference donated to each armed request or prepared notification
-//!   of a donating type, charged to the object the port named when it was armed, a thread's hold on its task, an identity token's hold on its task, a
-//!   timer port's hold) and compares with the count. A holder that names a freed port or object
+//!   of a donating type, charged to the object the port named when it was armed, a thread's
+//!   hold on its task, an identity token's hold on its task, a timer port's hold) and compares
+//!   with the count. A holder that names a freed port or object
 //!   is a `dangling-holder`: a use after free waiting to happen.
 //! * **Recorded counters, at quiescence**: per port, `ip_mscount` equals the make-send events
 //!   since the receive right last left its receiver (`mscount-mismatch`; reset where XNU's
@@ -77,6 +78,9 @@
 //! * A no-senders notification prepared while a send right existed is judged at the next
 //!   audit, not when it fires, and only if no send right was made since (a make-send after
 //!   the fire hides it; conservation still sees a counter that disagrees with the holders).
+//! * User references of an operation that is refused: a urefs event is reported once the
+//!   operation's checks passed, so a check that wrongly refuses (a pinned right, an underflow)
+//!   changes neither the entry nor the record; the caller sees the error code.
 //! * A call of the wrong path: events come from where XNU changes a quantity, so a copy-send
 //!   that calls the make-send path reports a make-send and the count agrees (the reference
 //!   model, which knows a copy from a make, sees it), and a move of a receive right that skips
