@@ -745,8 +745,9 @@ impl Kernel {
             "copyout onto {name:#x} of another port"
         );
         if bit == IE_BITS_SEND && entry.ie_bits & IE_BITS_SEND != 0 {
-            // The entry already owns a send right: fold this one into a user reference
-            // (pegged at the maximum).
+            // The entry already owns a send right: fold this one into a user reference. At
+            // MACH_PORT_UREFS_MAX the count stays pegged and the right and its reference are
+            // still consumed, as XNU's ipc_right_copyout does (the ledger derives the same).
             entry.urefs = (entry.urefs + 1).min(MACH_PORT_UREFS_MAX);
             self.ip_srights_dec(&mut g);
             self.ip_release_live(p);

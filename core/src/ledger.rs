@@ -227,13 +227,9 @@ impl Kernel {
             )
             .raise();
         }
-        let recorded = self.ledger.state.with(|s| {
-            let key = (o, kind);
-            let recorded = match stored {
-                IpcPort::Port(p) => s.slots.insert(key, p),
-                _ => s.slots.remove(&key),
-            };
-            recorded
+        let recorded = self.ledger.state.with(|s| match stored {
+            IpcPort::Port(p) => s.slots.insert((o, kind), p),
+            _ => s.slots.remove(&(o, kind)),
         });
         let taken = match taken {
             IpcPort::Port(p) => Some(p),
