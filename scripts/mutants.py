@@ -109,9 +109,9 @@ MUTANTS = {
         "core/src/ipc_kobject.rs",
         """            g.ip_nsrequest = NsRequest::KobjectArmed;
             self.ip_reference(g.id);
-            self.ledger_nsrequest_armed(g.id, None);""",
+            self.ledger_nsrequest_armed(g.id, None, kobject, ty);""",
         """            g.ip_nsrequest = NsRequest::KobjectArmed;
-            self.ledger_nsrequest_armed(g.id, None);""",
+            self.ledger_nsrequest_armed(g.id, None, kobject, ty);""",
     ),
     "label-check-passes-send-once": (
         "the label check lets a send-once right to a substituting port through unsubstituted",
@@ -200,9 +200,11 @@ MUTANTS = {
     "deferred-routine-also-replies": (
         "the deferred-reply routine keeps the reply right and still answers with a reply",
         "core/src/mig_routines.rs",
-        """    state.slot_sonce = call.reply_port;
+        """        call.target,
+    );
     Ok(MigReturn::NoReply)""",
-        """    state.slot_sonce = call.reply_port;
+        """        call.target,
+    );
     Ok(MigReturn::Reply(Vec::new()))""",
     ),
     "thread-subst-compares-thread": (
@@ -242,6 +244,62 @@ MUTANTS = {
         """    pub fn semaphore_no_senders(&self, port: PortId, mscount: MachPortMscount) {
         let o = self.lazy_no_senders_object(port, IKOT_SEMAPHORE);
         self.ipc_kobject_dealloc_port(port, mscount, IKOT_SEMAPHORE);""",
+    ),
+    "move-send-keeps-uref": (
+        "a MOVE_SEND copyin of a name with several user references copies the send right but "
+        "forgets to take one of them",
+        "core/src/ipc_right.rs",
+        """                self.ipc_port_copy_send_any_locked(&mut g);
+                entry.urefs = urefs_dec_unpegged(entry.urefs);
+                sg.is_table.insert(name, entry);""",
+        """                self.ipc_port_copy_send_any_locked(&mut g);
+                sg.is_table.insert(name, entry);""",
+    ),
+    "dealloc-send-receive-keeps-uref": (
+        "mach_port_deallocate of a send-and-receive name with several user references returns "
+        "success without taking one",
+        "core/src/ipc_right.rs",
+        """                if entry.urefs > 1 {
+                    e.urefs = urefs_dec_unpegged(e.urefs);
+                    sg.is_table.insert(name, e);
+                    return KERN_SUCCESS;
+                }""",
+        """                if entry.urefs > 1 {
+                    sg.is_table.insert(name, e);
+                    return KERN_SUCCESS;
+                }""",
+    ),
+    "copyin-two-moves-one-uref": (
+        "ipc_right_copyin_two_move_sends makes two send rights but takes one user reference",
+        "core/src/ipc_right.rs",
+        """            if entry.urefs < MACH_PORT_UREFS_MAX {
+                entry.urefs -= 2;
+            }""",
+        """            if entry.urefs < MACH_PORT_UREFS_MAX {
+                entry.urefs -= 1;
+            }""",
+    ),
+    "copyout-send-unpegged": (
+        "ipc_right_copyout merges a send right into an entry without XNU's check for "
+        "MACH_PORT_UREFS_MAX, so a pegged count goes past the maximum",
+        "core/src/ipc_right.rs",
+        """            entry.urefs = (entry.urefs + 1).min(MACH_PORT_UREFS_MAX);""",
+        """            entry.urefs += 1;""",
+    ),
+    "thread-store-in-task": (
+        "a storing routine on a thread (thread_set_exception_ports, thread_set_special_port, "
+        "...) stores the right in the thread's task",
+        "core/src/mig_routines.rs",
+        """                        self.mig_slot_replace_for(target, arg.port, call.target);""",
+        """                        let owner = self.get_threadtask(target).unwrap_or(target);
+                        self.mig_slot_replace_for(owner, arg.port, call.target);""",
+    ),
+    "no-senders-fires-early": (
+        "ipc_port_release_send_and_unlock prepares the no-senders notification when the "
+        "last-but-one send right goes",
+        "core/src/ipc_port.rs",
+        """        let token = if g.ip_active() && g.ip_srights == 0 {""",
+        """        let token = if g.ip_active() && g.ip_srights <= 1 {""",
     ),
     "dealloc-drops-port-deleted": (
         "the last send right's deallocation cancels the name's request but never sends its port-deleted notification",

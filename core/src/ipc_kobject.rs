@@ -243,7 +243,7 @@ impl Kernel {
         if options & IPC_KOBJECT_ALLOC_NSREQUEST != 0 {
             g.ip_nsrequest = NsRequest::KobjectArmed;
             self.ip_reference(g.id);
-            self.ledger_nsrequest_armed(g.id, None);
+            self.ledger_nsrequest_armed(g.id, None, kobject, ty);
         }
         if options & IPC_KOBJECT_ALLOC_NO_GRANT != 0 {
             g.ip_no_grant = true;
@@ -446,7 +446,7 @@ impl Kernel {
         if !self.bug(crate::bugs::Bug::NsrequestMissingReference) {
             self.ip_reference(g.id);
         }
-        self.ledger_nsrequest_armed(g.id, Some(sync));
+        self.ledger_nsrequest_armed(g.id, Some(sync), g.ip_kobject.value, g.ip_kotype());
         self.trace_port("ipc_kobject_nsrequest_locked", g);
         KERN_SUCCESS
     }

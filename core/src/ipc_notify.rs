@@ -45,7 +45,7 @@ impl Kernel {
             NsRequest::KobjectArmed => {
                 g.ip_nsrequest = NsRequest::None;
                 if g.ip_active() {
-                    self.ledger_nsrequest_fired(g.id, g.ip_srights);
+                    self.ledger_nsrequest_fired(g.id);
                     NoSendersToken {
                         ns_notify: IpcPort::Port(g.id),
                         ns_mscount: g.ip_mscount,

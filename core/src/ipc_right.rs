@@ -23,7 +23,7 @@ use crate::ipc_kobject::LabelCheck;
 use crate::ipc_port::*;
 use crate::ipc_space::*;
 use crate::kernel::{Kernel, SpaceId};
-use crate::ledger_names::DeadNameEvent;
+use crate::ledger_names::{DeadNameEvent, UrefsEvent};
 use crate::mach::*;
 
 pub use crate::mach::{
@@ -124,7 +124,8 @@ impl Kernel {
         }
         entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
         entry.ie_object = None;
-        self.ledger_dead_name(sg.id, name, DeadNameEvent::Born(entry.urefs));
+        sg.is_table.insert(name, entry);
+        self.ledger_urefs(sg.id, name, UrefsEvent::Died);
         // The dead-name notification already on its way carries one more user reference.
         self.ipc_right_dead_name_notified(&g, sg.id, name, &mut entry);
         sg.is_table.insert(name, entry);
@@ -268,6 +269,7 @@ impl Kernel {
                 let request = self.ipc_right_take_request(&mut g, name, &mut entry);
                 drop(g);
                 sg.is_table.remove(&name);
+                self.ledger_urefs(space, name, UrefsEvent::Destroyed);
                 self.ipc_pset_remove_member(&mut sg, name);
                 drop(sg);
                 self.ipc_right_terminate(name, entry);
@@ -305,6 +307,7 @@ impl Kernel {
                     }
                     RightCheck::Alive(mut g) if ty == MACH_PORT_TYPE_SEND_ONCE => {
                         let mut entry = sg.is_table.remove(&name).expect("the name is there");
+                        self.ledger_urefs(space, name, UrefsEvent::Gone);
                         let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
                         drop(sg);
                         self.ipc_notify_send_once_and_unlock(g);
@@ -317,6 +320,7 @@ impl Kernel {
                 let p = entry.ie_object.expect("a right names its port");
                 let g = self.ip_mq_lock(p);
                 self.require_ip_active(&g);
+                self.ledger_urefs(space, name, UrefsEvent::SendOut);
                 let mut e = entry;
                 if entry.urefs > 1 {
                     e.urefs = urefs_dec_unpegged(e.urefs);
@@ -347,17 +351,18 @@ impl Kernel {
         name: MachPortName,
     ) -> KernReturn {
         let mut entry = sg.is_table[&name];
-        if entry.urefs > 1 {
-            entry.urefs = urefs_dec_unpegged(entry.urefs);
-            sg.is_table.insert(name, entry);
-            return KERN_SUCCESS;
-        }
-        if g.ip_pinned {
-            let space = sg.id;
+        let space = sg.id;
+        if entry.urefs == 1 && g.ip_pinned {
             drop(g);
             drop(sg);
             self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_DEALLOC);
             return KERN_INVALID_CAPABILITY;
+        }
+        self.ledger_urefs(space, name, UrefsEvent::SendOut);
+        if entry.urefs > 1 {
+            entry.urefs = urefs_dec_unpegged(entry.urefs);
+            sg.is_table.insert(name, entry);
+            return KERN_SUCCESS;
         }
         let request = if self.bug(crate::Bug::RequestLeftBehind) {
             None
@@ -487,7 +492,8 @@ impl Kernel {
             // the dead-name notification the port's death sends for its request.
             entry.ie_bits = (entry.ie_bits & !IE_BITS_TYPE_MASK) | IE_BITS_DEAD_NAME;
             entry.ie_object = None;
-            self.ledger_dead_name(space, name, DeadNameEvent::Born(entry.urefs));
+            sg.is_table.insert(name, entry);
+            self.ledger_urefs(space, name, UrefsEvent::Died);
             self.ipc_right_dead_name_notified(&g, space, name, &mut entry);
             sg.is_table.insert(name, entry);
             self.ip_srights_dec(&mut g);
@@ -528,6 +534,7 @@ impl Kernel {
                     return KERN_SUCCESS;
                 }
                 let mut entry = sg.is_table.remove(&name).expect("the name is there");
+                self.ledger_urefs(space, name, UrefsEvent::Gone);
                 let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
                 drop(sg);
                 self.ipc_notify_send_once_and_unlock(g);
@@ -646,16 +653,17 @@ impl Kernel {
             drop(sg);
             return self.ipc_right_invalid_value(space, name);
         };
-        if after > 0 {
-            entry.urefs = after;
-            sg.is_table.insert(name, entry);
-            return KERN_SUCCESS;
-        }
-        if g.ip_pinned {
+        if after == 0 && g.ip_pinned {
             drop(g);
             drop(sg);
             self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_DEALLOC);
             return KERN_INVALID_CAPABILITY;
+        }
+        self.ledger_urefs(space, name, UrefsEvent::SendDelta(delta));
+        if after > 0 {
+            entry.urefs = after;
+            sg.is_table.insert(name, entry);
+            return KERN_SUCCESS;
         }
         entry.ie_bits &= !IE_BITS_SEND;
         entry.urefs = 0;
@@ -843,6 +851,11 @@ impl Kernel {
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) => sg.ipc_entry_alloc(),
         };
+        match bit {
+            IE_BITS_SEND => self.ledger_urefs(sg.id, name, UrefsEvent::SendIn),
+            IE_BITS_SEND_ONCE => self.ledger_urefs(sg.id, name, UrefsEvent::SendOnceIn),
+            _ => {}
+        }
         let entry = sg.is_table.entry(name).or_insert(IpcEntry {
             ie_object: Some(p),
             ie_bits: 0,
@@ -854,8 +867,9 @@ impl Kernel {
             "copyout onto {name:#x} of another port"
         );
         if bit == IE_BITS_SEND && entry.ie_bits & IE_BITS_SEND != 0 {
-            // The entry already owns a send right: fold this one into a user reference
-            // (pegged at the maximum).
+            // The entry already owns a send right: fold this one into a user reference. At
+            // MACH_PORT_UREFS_MAX the count stays pegged and the right and its reference are
+            // still consumed, as XNU's ipc_right_copyout does (the ledger derives the same).
             entry.urefs = (entry.urefs + 1).min(MACH_PORT_UREFS_MAX);
             self.ip_srights_dec(&mut g);
             self.ip_release_live(p);
@@ -1110,25 +1124,28 @@ impl Kernel {
             self.mach_port_guard_exception_immovable(space, name, p);
             return Err(KERN_INVALID_CAPABILITY);
         }
+        let last = entry.urefs == 1;
+        if msgt == MACH_MSG_TYPE_MOVE_SEND
+            && last
+            && entry.ie_bits & IE_BITS_RECEIVE == 0
+            && g.ip_pinned
+        {
+            drop(g);
+            self.mach_port_guard_exception_pinned(space, name, MPG_FLAGS_MOD_REFS_PINNED_COPYIN);
+            return Err(KERN_INVALID_CAPABILITY);
+        }
         match msgt {
             MACH_MSG_TYPE_COPY_SEND => {
                 self.ipc_port_copy_send_any_locked(&mut g);
             }
-            MACH_MSG_TYPE_MOVE_SEND if entry.urefs > 1 => {
+            MACH_MSG_TYPE_MOVE_SEND if !last => {
+                self.ledger_urefs(space, name, UrefsEvent::SendOut);
                 self.ipc_port_copy_send_any_locked(&mut g);
                 entry.urefs = urefs_dec_unpegged(entry.urefs);
                 sg.is_table.insert(name, entry);
             }
             MACH_MSG_TYPE_MOVE_SEND => {
-                if entry.ie_bits & IE_BITS_RECEIVE == 0 && g.ip_pinned {
-                    drop(g);
-                    self.mach_port_guard_exception_pinned(
-                        space,
-                        name,
-                        MPG_FLAGS_MOD_REFS_PINNED_COPYIN,
-                    );
-                    return Err(KERN_INVALID_CAPABILITY);
-                }
+                self.ledger_urefs(space, name, UrefsEvent::SendOut);
                 entry.ie_bits &= !IE_BITS_SEND;
                 entry.urefs = 0;
                 if entry.ie_bits & IE_BITS_RECEIVE == 0 {
@@ -1138,6 +1155,7 @@ impl Kernel {
                 sg.ipc_entry_modified(name, entry);
             }
             _ => {
+                self.ledger_urefs(space, name, UrefsEvent::Gone);
                 let request = self.ipc_right_request_cancel(&mut g, name, &mut entry);
                 released.deleted(request, name);
                 sg.is_table.remove(&name);
@@ -1279,6 +1297,8 @@ impl Kernel {
             }
         };
         xnu_assert!(!g.ip_immovable_send, "moving two sends of immovable {p}");
+        self.ledger_urefs(space, name, UrefsEvent::SendOut);
+        self.ledger_urefs(space, name, UrefsEvent::SendOut);
         self.ipc_port_copy_send_any_locked(&mut g);
         if entry.urefs > 2 {
             self.ipc_port_copy_send_any_locked(&mut g);

@@ -11,6 +11,7 @@ use crate::ikot::*;
 use crate::ipc_kobject::IpcKobjectOps;
 use crate::ipc_port::*;
 use crate::kernel::{KObject, Kernel, ObjId, ObjKind, SpaceId};
+use crate::ledger::SlotKind;
 use crate::mach::*;
 use crate::outcome::Finding;
 use crate::sync::MemOrder;
@@ -362,7 +363,7 @@ impl Kernel {
         self.ipc_kobject_upgrade_mktimer_locked(&mut g, IpcKobject::Object(timer));
         self.ipc_port_make_send_any_locked(&mut g);
         drop(g);
-        let previous = std::mem::replace(&mut self.object(timer).lock.lock().slot, p.into());
+        let previous = self.object_slot_swap(timer, p.into());
         assert_eq!(previous, IP_NULL, "a fresh timer holds no right");
         Some((name, p))
     }
@@ -636,7 +637,21 @@ impl Kernel {
     /// Replaces the send right stored in the object's slot under the object's lock, returning the
     /// previous one for the caller to release (the `host_set_special_port` pattern).
     pub fn object_slot_swap(&self, o: ObjId, right: IpcPort) -> IpcPort {
-        std::mem::replace(&mut self.object(o).lock.lock().slot, right)
+        self.object_slot_swap_for(o, right, None)
+    }
+
+    /// [`Kernel::object_slot_swap`] on behalf of a routine whose stub converted its target to
+    /// `call_target`: the ledger checks the right goes to that object.
+    pub(crate) fn object_slot_swap_for(
+        &self,
+        o: ObjId,
+        right: IpcPort,
+        call_target: Option<ObjId>,
+    ) -> IpcPort {
+        let mut s = self.object(o).lock.lock();
+        let old = std::mem::replace(&mut s.slot, right);
+        self.ledger_slot_swapped(o, SlotKind::Send, old, right, call_target);
+        old
     }
 
     /// Reads the slot without its lock and writes it back later: the CVE-2016-7644 pattern.
@@ -645,6 +660,8 @@ impl Kernel {
     }
 
     pub fn object_slot_write_unlocked(&self, o: ObjId, right: IpcPort) {
-        self.object(o).lock.lock().slot = right;
+        let mut s = self.object(o).lock.lock();
+        let old = std::mem::replace(&mut s.slot, right);
+        self.ledger_slot_swapped(o, SlotKind::Send, old, right, None);
     }
 }

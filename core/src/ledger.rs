@@ -15,8 +15,9 @@
 //!   per port, the send rights, send-once rights and references there must be, and compares
 //!   them with `ip_srights`, `ip_sorights` and `io_references`. Per object it derives the
 //!   references (creator, the reference donated to each armed request or prepared notification
-//!   of a donating type, a thread's hold on its task, an identity token's hold on its task, a
-//!   timer port's hold) and compares with the count. A holder that names a freed port or object
+//!   of a donating type, charged to the object the port named when it was armed, a thread's
+//!   hold on its task, an identity token's hold on its task, a timer port's hold) and compares
+//!   with the count. A holder that names a freed port or object
 //!   is a `dangling-holder`: a use after free waiting to happen.
 //! * **Recorded counters, at quiescence**: per port, `ip_mscount` equals the make-send events
 //!   since the receive right last left its receiver (`mscount-mismatch`; reset where XNU's
@@ -24,9 +25,16 @@
 //!   armed exactly when an arm event is not yet matched by a fire or a drop
 //!   (`nsrequest-mismatch`); the kernel space receives the port exactly from its allocation
 //!   there to its dealloc (`kernel-receive-right`); a subst-once wrapper points at the target
-//!   it owns a right on (`subst-once-target`); and a port armed through
+//!   it owns a right on (`subst-once-target`); a port whose no-senders notification fired,
+//!   with no make-send since, has no send right anywhere in the holder walk
+//!   (`no-senders-with-senders`, never read from `ip_srights`); and a port armed through
 //!   `ipc_kobject_nsrequest_locked` with `sync` at or below its make-send count, which XNU
 //!   refuses without senders, still has a send right somewhere (`armed-without-senders`).
+//! * **Slots of kernel objects**: every store and take of a slot right is reported under the
+//!   object's lock; what is taken must be what the ledger saw stored there, a routine's right
+//!   must go to the target its stub converted (not, say, the thread's task), and at quiescence
+//!   each live object's send and send-once slots hold exactly the recorded rights
+//!   (`slot-mismatch`).
 //! * **Events, always on**: a second arm of an armed request; a fire or drop of a request
 //!   never armed; a kobject no-senders callback must consume a notification that
 //!   `ipc_notify_no_senders_prepare` produced (a spoofed or doubled callback is caught here);
@@ -55,6 +63,13 @@
 //!   (`request-orphaned`); a request fired by its port's death still had its name, unless the
 //!   name let go of it on a path that sees the port dead (`request-outlives-name`); a port is
 //!   never freed with requests on it (`request-outlives-port`).
+//! * **User references** (ledger_names.rs), in the same walk of the spaces: every entry's send
+//!   or send-once right and its urefs equal what the ledger derived from the user-visible
+//!   operations on the name (copyout adds one, pegged at `MACH_PORT_UREFS_MAX` as XNU's
+//!   `ipc_right_copyout` leaves it; a moved copyin or dealloc takes one; `mod_refs` applies its
+//!   delta with XNU's pegging; destroy, death and termination), and an entry with neither has
+//!   none (`urefs-mismatch`); dead names likewise (`dead-name-urefs`), born with the
+//!   references the ledger held for the right that died.
 //! * **Teardown** ([`Kernel::audit_teardown`]): once every task and object owner is gone, only
 //!   permanent ports and objects may remain, and no out-of-line copy may be left.
 //! * Counter underflow and overflow, double release and use after free are caught where they
@@ -64,17 +79,16 @@
 //! * Mid-operation states: rights held in a function's local variables are invisible to it, so
 //!   [`Kernel::audit`] is only meaningful when no operation is in flight (sequential callers after
 //!   each step, the simulator at quiescence).
-//! * User reference counts (`urefs`): no event reports them yet (their changes live in
-//!   ipc_right.rs and the copyin / copyout paths), so an entry's urefs are neither derived nor
-//!   bounded here; copyout's silent cap at the maximum goes unseen.
-//! * Which right a slot of a kernel object stores: the walk reads the model's slots (a holder,
-//!   like a space entry), so a routine that stores a right in the wrong object, or drops one
-//!   and stores another of the same port, balances.
-//! * `no-senders-with-senders` reads the `ip_srights` that guarded the prepare (there is no
-//!   independent send-right count mid-operation); a wrong count that also fires is caught
-//!   only later, by conservation.
-//! * Which object an armed request donated a reference to: the walk takes the object from the
-//!   port's kobject field.
+//! * Which of a port's send rights a slot holds: rights of one port are interchangeable, so a
+//!   slot store that drops the new right and keeps the old one of the same port balances (as
+//!   it does for every reader of the kernel). A kernel path that is not a MIG routine (the
+//!   simulator's direct stores) names no target, so only the records judge its stores.
+//! * A no-senders notification prepared while a send right existed is judged at the next
+//!   audit, not when it fires, and only if no send right was made since (a make-send after
+//!   the fire hides it; conservation still sees a counter that disagrees with the holders).
+//! * User references of an operation that is refused: a urefs event is reported once the
+//!   operation's checks passed, so a check that wrongly refuses (a pinned right, an underflow)
+//!   changes neither the entry nor the record; the caller sees the error code.
 //! * A call of the wrong path: events come from where XNU changes a quantity, so a copy-send
 //!   that calls the make-send path reports a make-send and the count agrees (the reference
 //!   model, which knows a copy from a make, sees it), and a move of a receive right that skips
@@ -107,6 +121,13 @@ pub enum Held {
     ObjectRef(ObjId),
 }
 
+/// Which of a kernel object's slots (`ObjLocked::slot`, `ObjLocked::slot_sonce`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SlotKind {
+    Send,
+    SendOnce,
+}
+
 mod records;
 mod reply;
 mod requests;
@@ -131,6 +152,8 @@ struct EventState {
     /// name that made it, and whether that name has since let go of it (turned into a dead
     /// name, or dropped with its dead port) so the request fires for nobody's live name.
     request_names: BTreeMap<(PortId, u32), (SpaceId, MachPortName, bool)>,
+    /// The right each kernel object's slot holds, from the store and take events alone.
+    slots: BTreeMap<(ObjId, SlotKind), PortId>,
     fired: u64,
     armed: u64,
 }
@@ -199,9 +222,48 @@ impl Kernel {
     }
 
     pub(crate) fn ledger_object_freed(&self, o: ObjId) {
-        self.ledger
-            .state
-            .with(|s| s.published.remove(&IpcKobject::Object(o)));
+        self.ledger.state.with(|s| {
+            s.published.remove(&IpcKobject::Object(o));
+            s.slots.remove(&(o, SlotKind::Send));
+            s.slots.remove(&(o, SlotKind::SendOnce));
+        });
+    }
+
+    /// Under `o`'s lock, its `kind` slot gave up `taken` and now holds `stored`. `call_target`
+    /// is the target a routine's stub converted, when a routine stores: a routine's right goes
+    /// to its own target. What was taken must be what the ledger saw stored.
+    pub(crate) fn ledger_slot_swapped(
+        &self,
+        o: ObjId,
+        kind: SlotKind,
+        taken: IpcPort,
+        stored: IpcPort,
+        call_target: Option<ObjId>,
+    ) {
+        if let Some(target) = call_target.filter(|&t| t != o) {
+            Finding::violation(
+                "slot-mismatch",
+                format!("a routine on {target} stored {stored:?} in {kind:?} slot of {o}"),
+            )
+            .raise();
+        }
+        let recorded = self.ledger.state.with(|s| match stored {
+            IpcPort::Port(p) => s.slots.insert((o, kind), p),
+            _ => s.slots.remove(&(o, kind)),
+        });
+        let taken = match taken {
+            IpcPort::Port(p) => Some(p),
+            _ => None,
+        };
+        if recorded != taken {
+            Finding::violation(
+                "slot-mismatch",
+                format!(
+                    "{kind:?} slot of {o} gave up {taken:?}, but the ledger saw {recorded:?} stored"
+                ),
+            )
+            .raise();
+        }
     }
 
     /// A send right was made (`ip_mscount` counts it).
@@ -215,7 +277,11 @@ impl Kernel {
     /// The port's receive right left its receiver (`ipc_port_clear_receiver`): the make-send
     /// count starts again.
     pub(crate) fn ledger_mscount_reset(&self, p: PortId) {
-        self.ledger.state.with(|s| s.ports.get_mut(p).mscount = 0);
+        self.ledger.state.with(|s| {
+            let r = s.ports.get_mut(p);
+            r.mscount = 0;
+            r.fired_at = None;
+        });
     }
 
     /// The kernel gave up the receive right it was allocated with (`ipc_port_dealloc_special`).
@@ -234,11 +300,23 @@ impl Kernel {
     }
 
     /// A kobject no-senders request was armed; `sync` is the make-send count an
-    /// `ipc_kobject_nsrequest_locked` caller passed (`None` when armed at allocation).
-    pub(crate) fn ledger_nsrequest_armed(&self, p: PortId, sync: Option<MachPortMscount>) {
+    /// `ipc_kobject_nsrequest_locked` caller passed (`None` when armed at allocation). The
+    /// port's kobject and type at the arm name the object a donating type's request owns a
+    /// reference on, from then until its notification is consumed.
+    pub(crate) fn ledger_nsrequest_armed(
+        &self,
+        p: PortId,
+        sync: Option<MachPortMscount>,
+        kobject: IpcKobject,
+        ty: IpcKobjectType,
+    ) {
         let was_armed = self.ledger.state.with(|s| {
             s.armed += 1;
             let r = s.ports.get_mut(p);
+            r.donee = match kobject {
+                IpcKobject::Object(o) if donates_on_arm(ty) => Some(o),
+                _ => None,
+            };
             let was = std::mem::replace(&mut r.armed, true);
             r.armed_needs_sender = sync.is_some_and(|sync| sync <= r.mscount);
             was
@@ -252,19 +330,15 @@ impl Kernel {
         }
     }
 
-    /// `prepare` moved an armed request into a token.
-    pub(crate) fn ledger_nsrequest_fired(&self, p: PortId, srights: u32) {
-        if srights != 0 {
-            Finding::violation(
-                "no-senders-with-senders",
-                format!("no-senders prepared on {p} while ip_srights is {srights}"),
-            )
-            .raise();
-        }
+    /// `prepare` moved an armed request into a token. Whether a send right was left is judged
+    /// at the next audit, from the holders (see `PortRecord::fired_at`).
+    pub(crate) fn ledger_nsrequest_fired(&self, p: PortId) {
         let was_armed = self.ledger.state.with(|s| {
             *s.tokens.entry(p).or_insert(0) += 1;
             s.fired += 1;
-            std::mem::take(&mut s.ports.get_mut(p).armed)
+            let r = s.ports.get_mut(p);
+            r.fired_at = Some(r.mscount);
+            std::mem::take(&mut r.armed)
         });
         self.ledger_require_armed(p, was_armed, "fired");
     }
@@ -400,6 +474,17 @@ impl Kernel {
             if !seen.balances(&e) {
                 return Err(self.port_mismatch(*p, seen, e));
             }
+            if seen.quiet_since_fire && e.send != 0 {
+                return Err(Finding::violation(
+                    "no-senders-with-senders",
+                    format!(
+                        "{p} ({}): its no-senders notification fired and no send right was made \
+                         since, yet holders have {} send right(s)",
+                        ikot_name(seen.kotype),
+                        e.send
+                    ),
+                ));
+            }
             if seen.needs_sender && e.send == 0 {
                 return Err(Finding::violation(
                     "armed-without-senders",
@@ -524,9 +609,11 @@ impl Kernel {
         // Dead names' user references and port sets: a separate account (ledger_names.rs),
         // checked in the same walk so the audit takes no extra lock.
         let mut dead_names = self.dead_names_expected();
+        let mut rights_matched = 0;
         for space in self.iter_live_spaces() {
             let sg = self.is_write_lock(space);
             Self::audit_dead_names_of(&sg, &mut dead_names)?;
+            self.audit_urefs_of(&sg, &mut rights_matched)?;
             self.audit_psets_of(&sg)?;
             for (&name, entry) in &sg.is_table {
                 let Some(p) = entry.ie_object else { continue };
@@ -543,6 +630,7 @@ impl Kernel {
             }
         }
         Self::audit_dead_names_left(dead_names)?;
+        self.audit_urefs_left(rights_matched)?;
         self.audit_reply_ports()
     }
 
@@ -585,13 +673,12 @@ impl Kernel {
             if let Some(target) = r.subst_target {
                 t.port(target)?.send += 1;
             }
-            match g.ip_kobject.value {
-                IpcKobject::Object(o) if ty == IKOT_TIMER => *t.object(o)? += 1,
-                // An armed request, or a prepared notification, owns the donated reference.
-                IpcKobject::Object(o) if donates_on_arm(ty) => {
-                    *t.object(o)? += r.armed as u32 + pending
-                }
-                _ => {}
+            if let (IpcKobject::Object(o), IKOT_TIMER) = (g.ip_kobject.value, ty) {
+                *t.object(o)? += 1;
+            }
+            // An armed request, or a prepared notification, owns the reference donated at the arm.
+            if let Some(o) = r.donee.filter(|_| r.armed || pending > 0) {
+                *t.object(o)? += r.armed as u32 + pending;
             }
             seen.push((
                 p,
@@ -601,6 +688,7 @@ impl Kernel {
                     refs: g.refs(),
                     kotype: ty,
                     needs_sender: r.armed && r.armed_needs_sender && g.ip_active(),
+                    quiet_since_fire: r.fired_at == Some(r.mscount),
                 },
             ));
         }
@@ -621,12 +709,42 @@ impl Kernel {
             if let IpcPort::Port(p) = s.slot_sonce {
                 t.port(p)?.send_once += 1;
             }
+            self.check_slots(o, s.slot, s.slot_sonce)?;
             if let (ObjKind::Thread, true, Some(task)) = (kind, s.alive, s.owner) {
                 *t.object(task)? += 1;
             }
             // An identity token holds a reference on the task it names until it is freed.
             if let (ObjKind::Generic, IKOT_TASK_ID_TOKEN, Some(task)) = (kind, s.kotype, s.owner) {
                 *t.object(task)? += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// An object's slots against the rights the ledger saw stored there.
+    fn check_slots(&self, o: ObjId, send: IpcPort, sonce: IpcPort) -> Result<(), Finding> {
+        let (want_send, want_sonce) = self.ledger.state.with(|s| {
+            (
+                s.slots.get(&(o, SlotKind::Send)).copied(),
+                s.slots.get(&(o, SlotKind::SendOnce)).copied(),
+            )
+        });
+        for (kind, held, want) in [
+            (SlotKind::Send, send, want_send),
+            (SlotKind::SendOnce, sonce, want_sonce),
+        ] {
+            let held = match held {
+                IpcPort::Port(p) => Some(p),
+                _ => None,
+            };
+            if held != want {
+                return Err(Finding::violation(
+                    "slot-mismatch",
+                    format!(
+                        "{kind:?} slot of {o} ({:?}) holds {held:?}, the ledger saw {want:?} stored",
+                        self.object_kind(o)
+                    ),
+                ));
             }
         }
         Ok(())
@@ -787,6 +905,8 @@ struct Seen {
     kotype: IpcKobjectType,
     /// Armed where XNU arms only with a sender (see `PortRecord::armed_needs_sender`).
     needs_sender: bool,
+    /// Fired with no make-send since (see `PortRecord::fired_at`).
+    quiet_since_fire: bool,
 }
 
 /// The port's counters that the conservation walk does not cover, against the ledger's record.

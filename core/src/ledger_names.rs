@@ -1,12 +1,22 @@
-//! The ledger's own account of dead names and port sets: the user references each dead name
-//! must have and the members each set must hold, derived from the operations user programs
-//! performed, not read from the entries.
+//! The ledger's own account of names: the user references each send right, send-once right and
+//! dead name must have and the members each set must hold, derived from the operations user
+//! programs performed, not read from the entries.
 //!
 //! # What it checks
-//! At every [`Kernel::audit`] (in its walk of the spaces), each dead name of every live space has exactly the user
-//! references this account derived, and every name the account holds is a dead name of its
-//! space. The account applies XNU's rules itself: a dead name is born with the references of
-//! the send right it replaced (1 for a send-once right or a new dead name); a release
+//! At every [`Kernel::audit`] (in its walk of the spaces), each entry of every live space with a
+//! send or send-once right has exactly the right and the user references this account derived
+//! (`urefs-mismatch`), and the account holds no right a space lost. The account applies XNU's
+//! rules itself: a send right copied out to a name adds one user reference, none past
+//! `MACH_PORT_UREFS_MAX` (`ipc_right_copyout` leaves a pegged count pegged and consumes the
+//! right); a send-once right copied out takes a new name with one; a moved copyin or
+//! `mach_port_deallocate` takes one send reference unless pegged, and the last one takes the
+//! right; `mach_port_mod_refs` on the send right applies the delta with XNU's pegging; destroy,
+//! a consumed send-once right and space termination take the name's rights whole.
+//!
+//! Each dead name of every live space has exactly the user references this account derived,
+//! and every name the account holds is a dead name of its space. A dead name is born with the
+//! references the account holds for the send right it replaced (1 for a send-once right or a
+//! new dead name); a release
 //! (`mach_port_deallocate`, a moved copyin) takes one unless the count is pegged at
 //! `MACH_PORT_UREFS_MAX`, and the last one removes the name; a delta (`mach_port_mod_refs`)
 //! pegs an overflow at the maximum, which only `-MACH_PORT_UREFS_MAX` leaves; destroy and
@@ -15,8 +25,8 @@
 //! rights leaving the space, and every member names a receive right of the set's space.
 //!
 //! # What it deliberately does not check
-//! The references a dead name is born with are the send right's, as the model counted them: the
-//! account does not track send rights' user references.
+//! Receive rights and port sets carry no user references of their own here: an entry holding
+//! neither a send nor a send-once right must have none, which the walk checks without a record.
 //!
 //! # Reply ports
 //! The account records every reply port `mach_port_construct` makes. Copyin refuses every right
@@ -27,7 +37,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ipc_port::{PortId, Receiver};
-use crate::ipc_space::{SpaceGuard, MACH_PORT_TYPE_DEAD_NAME, MACH_PORT_UREFS_MAX};
+use crate::ipc_space::{
+    SpaceGuard, IE_BITS_SEND, IE_BITS_SEND_ONCE, MACH_PORT_TYPE_DEAD_NAME, MACH_PORT_UREFS_MAX,
+};
 use crate::kernel::{Kernel, SpaceId};
 use crate::mach::MachPortName;
 use crate::outcome::Finding;
@@ -50,6 +62,37 @@ pub(crate) enum DeadNameEvent {
 
 /// Dead names' user references, per space and name.
 pub(crate) type DeadNames = BTreeMap<(SpaceId, MachPortName), u32>;
+
+/// What happened to the send or send-once right of a name, as the user-visible operation that
+/// changed it reports it (never the arithmetic it did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UrefsEvent {
+    /// A send right was copied out (or inserted) to the name.
+    SendIn,
+    /// A send-once right was copied out to a new name.
+    SendOnceIn,
+    /// One user reference of the send right left (a moved copyin, a dealloc).
+    SendOut,
+    /// `mach_port_mod_refs(MACH_PORT_RIGHT_SEND, delta)` succeeded.
+    SendDelta(i32),
+    /// The name's send or send-once right went whole (destroy, a consumed send-once right).
+    Gone,
+    /// The right's port died: the name became a dead name with the right's user references.
+    Died,
+    /// `mach_port_destroy`: whatever right the name held went with it (a receive right alone
+    /// holds none the account tracks).
+    Destroyed,
+}
+
+/// The send or send-once right a name holds, as the account derived it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NameRight {
+    pub(crate) urefs: u32,
+    pub(crate) send_once: bool,
+}
+
+/// Send and send-once rights' user references, per space and name.
+pub(crate) type NameRights = BTreeMap<(SpaceId, MachPortName), NameRight>;
 
 /// What happened to a port set or its membership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +117,7 @@ pub(crate) enum PsetEvent {
 #[derive(Default)]
 pub(crate) struct NamesAccount {
     pub(crate) dead: DeadNames,
+    pub(crate) rights: NameRights,
     pub(crate) psets: BTreeMap<SpaceId, BTreeMap<MachPortName, BTreeSet<MachPortName>>>,
     pub(crate) reply_ports: BTreeSet<PortId>,
 }
@@ -88,7 +132,74 @@ fn apply_delta(urefs: u32, delta: i32) -> u32 {
     (urefs + delta).clamp(0, max) as u32
 }
 
+/// The account's own rule for one event on a name's right: the right after it, or the message
+/// of a finding when the event does not fit what the account holds.
+fn apply_urefs_event(
+    right: Option<NameRight>,
+    event: UrefsEvent,
+) -> Result<Option<NameRight>, &'static str> {
+    let send = |urefs| {
+        Some(NameRight {
+            urefs,
+            send_once: false,
+        })
+    };
+    match (event, right) {
+        (UrefsEvent::SendIn, None) => Ok(send(1)),
+        (UrefsEvent::SendIn, Some(r)) if !r.send_once => {
+            Ok(send((r.urefs + 1).min(MACH_PORT_UREFS_MAX)))
+        }
+        (UrefsEvent::SendOnceIn, None) => Ok(Some(NameRight {
+            urefs: 1,
+            send_once: true,
+        })),
+        (UrefsEvent::SendOut, Some(r)) if !r.send_once => Ok(match r.urefs {
+            MACH_PORT_UREFS_MAX => Some(r),
+            1 => None,
+            n => send(n - 1),
+        }),
+        (UrefsEvent::SendDelta(delta), Some(r)) if !r.send_once => {
+            Ok(Some(apply_delta(r.urefs, delta))
+                .filter(|&n| n > 0)
+                .and_then(send))
+        }
+        (UrefsEvent::Gone | UrefsEvent::Died, Some(_)) | (UrefsEvent::Destroyed, _) => Ok(None),
+        (UrefsEvent::SendIn, Some(_)) => Err("a send right joined a send-once name"),
+        (UrefsEvent::SendOnceIn, Some(_)) => Err("a send-once right took a name in use"),
+        (_, _) => Err("a right left a name that held none of its kind"),
+    }
+}
+
 impl Kernel {
+    /// Records an event of the send or send-once right of `name` in `space`. A death moves the
+    /// right's user references to the dead name it leaves.
+    pub(crate) fn ledger_urefs(&self, space: SpaceId, name: MachPortName, event: UrefsEvent) {
+        let outcome = self.names_account.with(|account| {
+            let key = (space, name);
+            let before = account.rights.get(&key).copied();
+            let after = apply_urefs_event(before, event)?;
+            match after {
+                Some(r) => account.rights.insert(key, r),
+                None => account.rights.remove(&key),
+            };
+            if let (UrefsEvent::Died, Some(r)) = (event, before) {
+                let previous = account.dead.insert(key, r.urefs);
+                assert!(
+                    previous.is_none(),
+                    "{space:?} {name:#x}: dead name born twice"
+                );
+            }
+            Ok::<(), &'static str>(())
+        });
+        if let Err(what) = outcome {
+            Finding::violation(
+                "urefs-mismatch",
+                format!("{space:?} name {name:#x}: {event:?}, but {what}"),
+            )
+            .raise();
+        }
+    }
+
     /// Records an event of dead name `name` of `space`.
     pub(crate) fn ledger_dead_name(
         &self,
@@ -194,6 +305,7 @@ impl Kernel {
     pub(crate) fn ledger_names_space_gone(&self, space: SpaceId) {
         self.names_account.with(|account| {
             account.dead.retain(|&(s, _), _| s != space);
+            account.rights.retain(|&(s, _), _| s != space);
             account.psets.remove(&space);
         });
     }
@@ -231,6 +343,61 @@ impl Kernel {
             }
         }
         Ok(())
+    }
+
+    /// Checks the send and send-once rights of one locked space against the account (see the
+    /// module header); `matched` counts the account's rights found, for
+    /// [`Kernel::audit_urefs_left`]. Allocates nothing: one lookup per entry with a right.
+    pub(crate) fn audit_urefs_of(
+        &self,
+        sg: &SpaceGuard<'_>,
+        matched: &mut usize,
+    ) -> Result<(), Finding> {
+        let space = sg.id;
+        self.names_account.with(|account| {
+            for (&name, entry) in &sg.is_table {
+                let ty = entry.ie_type();
+                if ty == MACH_PORT_TYPE_DEAD_NAME {
+                    continue;
+                }
+                let want = account.rights.get(&(space, name)).copied();
+                *matched += want.is_some() as usize;
+                let send_once = ty & IE_BITS_SEND_ONCE != 0;
+                let has = ty & (IE_BITS_SEND | IE_BITS_SEND_ONCE) != 0;
+                let fits = match want {
+                    None => !has && entry.urefs == 0,
+                    Some(r) => has && r.send_once == send_once && r.urefs == entry.urefs,
+                };
+                if !fits {
+                    return Err(Finding::violation(
+                        "urefs-mismatch",
+                        format!(
+                            "{space:?} name {name:#x} (type {ty:#x}) has {} user references, \
+                             the ledger derived {want:?} from the operations on it",
+                            entry.urefs
+                        ),
+                    ));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// After every space: a right the account still holds that no entry matched has vanished
+    /// from its space.
+    pub(crate) fn audit_urefs_left(&self, matched: usize) -> Result<(), Finding> {
+        let lost = self.names_account.with(|account| {
+            (account.rights.len() != matched).then(|| account.rights.len() - matched)
+        });
+        match lost {
+            None => Ok(()),
+            Some(n) => Err(Finding::violation(
+                "urefs-mismatch",
+                format!(
+                    "{n} send or send-once right(s) the ledger derived vanished from their spaces"
+                ),
+            )),
+        }
     }
 
     /// Checks the dead names of one locked space against the account, striking them off.

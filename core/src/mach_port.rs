@@ -10,7 +10,7 @@ use crate::ipc_port::*;
 use crate::ipc_right::Released;
 use crate::ipc_space::*;
 use crate::kernel::{Kernel, SpaceId};
-use crate::ledger_names::DeadNameEvent;
+use crate::ledger_names::{DeadNameEvent, UrefsEvent};
 use crate::mach::*;
 use crate::mach_msg::ipc_object_copyin_type;
 
@@ -533,6 +533,7 @@ impl Kernel {
             let e = sg.is_table.get_mut(&name).expect("the new entry");
             e.ie_bits |= IE_BITS_SEND;
             e.urefs = 1;
+            self.ledger_urefs(space, name, UrefsEvent::SendIn);
         }
         Ok(name)
     }

@@ -82,6 +82,7 @@ use crate::kobjects::{
     TASK_PORT_CONTROL, TASK_PORT_NAME, TASK_PORT_READ, TASK_PORT_SELF_PINNED, THREAD_PORT_CONTROL,
     THREAD_PORT_READ,
 };
+use crate::ledger::SlotKind;
 use crate::mach::*;
 use crate::outcome::Finding;
 
@@ -717,6 +718,12 @@ impl Kernel {
     /// With [`Bug::ReplaceStoredRightUnlocked`] this is `set_dp_control_port` before its fix
     /// (CVE-2016-7644): read, release and store with no lock held across them.
     pub fn mig_slot_replace(&self, o: ObjId, right: IpcPort) {
+        self.mig_slot_replace_for(o, right, None)
+    }
+
+    /// [`Kernel::mig_slot_replace`] on behalf of a routine whose stub converted its target to
+    /// `call_target` (the ledger checks the right goes there).
+    fn mig_slot_replace_for(&self, o: ObjId, right: IpcPort, call_target: Option<ObjId>) {
         if self.bug(Bug::ReplaceStoredRightUnlocked) {
             let old = self.object_slot_read_unlocked(o);
             if IP_VALID(old) {
@@ -725,13 +732,25 @@ impl Kernel {
             self.object_slot_write_unlocked(o, right);
             return;
         }
-        let old = self.object_slot_swap(o, right);
+        let old = self.object_slot_swap_for(o, right, call_target);
         self.ipc_port_release_send(old);
     }
 
     /// Swaps the object's send-once slot, returning the previous right to the caller.
     pub fn mig_slot_sonce_swap(&self, o: ObjId, right: IpcPort) -> IpcPort {
-        std::mem::replace(&mut kobj(self, o).lock.lock().slot_sonce, right)
+        self.mig_slot_sonce_swap_for(o, right, None)
+    }
+
+    fn mig_slot_sonce_swap_for(
+        &self,
+        o: ObjId,
+        right: IpcPort,
+        call_target: Option<ObjId>,
+    ) -> IpcPort {
+        let mut s = kobj(self, o).lock.lock();
+        let old = std::mem::replace(&mut s.slot_sonce, right);
+        self.ledger_slot_swapped(o, SlotKind::SendOnce, old, right, call_target);
+        old
     }
 
     /// A send right on whatever the object's slot holds (`ipc_port_copy_send_any` of a stored
@@ -759,10 +778,11 @@ impl Kernel {
     pub fn mig_object_slots_drain(&self, o: ObjId) {
         let (send, sonce) = {
             let mut s = kobj(self, o).lock.lock();
-            (
-                std::mem::replace(&mut s.slot, IP_NULL),
-                std::mem::replace(&mut s.slot_sonce, IP_NULL),
-            )
+            let send = std::mem::replace(&mut s.slot, IP_NULL);
+            let sonce = std::mem::replace(&mut s.slot_sonce, IP_NULL);
+            self.ledger_slot_swapped(o, SlotKind::Send, send, IP_NULL, None);
+            self.ledger_slot_swapped(o, SlotKind::SendOnce, sonce, IP_NULL, None);
+            (send, sonce)
         };
         self.ipc_port_release_send(send);
         self.ipc_object_destroy(sonce, MACH_MSG_TYPE_PORT_SEND_ONCE);
@@ -977,14 +997,14 @@ impl Kernel {
                 MACH_MSG_TYPE_PORT_SEND if stores && !send_stored => {
                     send_stored = true;
                     if keep {
-                        previous.send = self.object_slot_swap(target, arg.port);
+                        previous.send = self.object_slot_swap_for(target, arg.port, call.target);
                     } else {
-                        self.mig_slot_replace(target, arg.port);
+                        self.mig_slot_replace_for(target, arg.port, call.target);
                     }
                 }
                 MACH_MSG_TYPE_PORT_SEND_ONCE if stores && !sonce_stored => {
                     sonce_stored = true;
-                    let old = self.mig_slot_sonce_swap(target, arg.port);
+                    let old = self.mig_slot_sonce_swap_for(target, arg.port, call.target);
                     if keep {
                         previous.sonce = old;
                     } else {
@@ -1116,7 +1136,7 @@ fn routine_host_set_special_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResul
             return Err(KERN_INVALID_RIGHT);
         }
     }
-    k.mig_slot_replace(host, port);
+    k.mig_slot_replace_for(host, port, call.target);
     Ok(MigReturn::Reply(Vec::new()))
 }
 
@@ -1161,7 +1181,7 @@ fn routine_task_set_special_port(k: &Kernel, call: &mut MigCall<'_>) -> MigResul
             if !k.mig_object_active(task) {
                 return Err(KERN_FAILURE);
             }
-            k.mig_slot_replace(task, port);
+            k.mig_slot_replace_for(task, port, call.target);
             Ok(MigReturn::Reply(Vec::new()))
         }
         _ => Err(KERN_INVALID_ARGUMENT),
@@ -1516,7 +1536,7 @@ fn routine_io_service_add_notification(k: &Kernel, call: &mut MigCall<'_>) -> Mi
         return Ok(reply_one(IP_NULL, MACH_MSG_TYPE_PORT_SEND));
     }
     k.mig_consume_ool(call);
-    k.mig_slot_replace(main, wake);
+    k.mig_slot_replace_for(main, wake, call.target);
     let (_, notification) = k.mig_object_create(IKOT_IOKIT_OBJECT);
     Ok(reply_one(
         IpcPort::Port(notification),
@@ -1539,6 +1559,7 @@ fn routine_io_async_method(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
         let registered = IP_VALID(state.slot);
         if !registered {
             state.slot = wake;
+            k.ledger_slot_swapped(connect, SlotKind::Send, IP_NULL, wake, call.target);
         }
         registered
     };
@@ -1565,6 +1586,13 @@ fn routine_deferred_reply(k: &Kernel, call: &mut MigCall<'_>) -> MigResult {
         return Err(KERN_ALREADY_WAITING);
     }
     state.slot_sonce = call.reply_port;
+    k.ledger_slot_swapped(
+        connect,
+        SlotKind::SendOnce,
+        IP_NULL,
+        call.reply_port,
+        call.target,
+    );
     Ok(MigReturn::NoReply)
 }
 

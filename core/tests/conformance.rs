@@ -1916,6 +1916,88 @@ fn ledger_catches_dead_name_urefs_it_did_not_derive() {
     w.end();
 }
 
+/// Follows `ipc_right_dealloc` (`MACH_PORT_TYPE_SEND_RECEIVE` with several user references):
+/// one goes, the send right stays.
+#[test]
+fn deallocate_send_receive_name_takes_one_uref() {
+    let w = world();
+    let r = w.send_recv(3);
+    assert_eq!(w.k.mach_port_deallocate(w.sa(), r), KERN_SUCCESS);
+    w.k.audit(&[])
+        .expect("the ledger derived the same user references");
+    assert_eq!(w.refs(r, MACH_PORT_RIGHT_SEND), 2);
+    w.end();
+}
+
+/// Follows `ipc_right_copyin` (`MOVE_SEND` of a name with several user references) and
+/// `ipc_right_copyin_two_move_sends` (two at once): each moved right takes one.
+#[test]
+fn copyin_move_send_takes_one_uref_per_right() {
+    let w = world();
+    let (s, r) = w.send_from_b(4);
+    let p = w.port(w.sb(), r);
+    let moved = w.k.ipc_object_copyin(w.sa(), s, MACH_MSG_TYPE_MOVE_SEND, 0);
+    assert_eq!(moved, Ok(kobject::IpcPort::Port(p)));
+    w.k.audit(&[kobject::Held::Send(p)])
+        .expect("the ledger derived the same user references");
+    assert_eq!(w.refs(s, MACH_PORT_RIGHT_SEND), 3);
+    let mv = MACH_MSG_TYPE_MOVE_SEND;
+    assert_eq!(w.send(&msg(hdr(mv, mv, 0), s, s)), MACH_MSG_SUCCESS);
+    w.k.audit(&[kobject::Held::Send(p)])
+        .expect("the ledger derived the same user references");
+    assert_eq!(w.refs(s, MACH_PORT_RIGHT_SEND), 1);
+    w.k.ipc_port_release_send(kobject::IpcPort::Port(p));
+    w.end();
+}
+
+/// The ledger derives every send right's user references from the operations on it: copyout,
+/// a moved copyin, dealloc, mod_refs (pegging at `MACH_PORT_UREFS_MAX`, which copyout leaves
+/// pegged as `ipc_right_copyout` does), and catches an entry whose count it did not derive.
+#[test]
+fn ledger_catches_send_urefs_it_did_not_derive() {
+    let w = world();
+    let (s, r) = w.send_from_b(3);
+    let p = w.port(w.sb(), r);
+    assert_eq!(w.k.mach_port_deallocate(w.sa(), s), KERN_SUCCESS);
+    let moved = w.k.ipc_object_copyin(w.sa(), s, MACH_MSG_TYPE_MOVE_SEND, 0);
+    assert_eq!(moved, Ok(kobject::IpcPort::Port(p)));
+    w.k.audit(&[kobject::Held::Send(p)])
+        .expect("the account agrees");
+    let max = MACH_PORT_UREFS_MAX as i32;
+    assert_eq!(
+        w.k.mach_port_mod_refs(w.sa(), s, MACH_PORT_RIGHT_SEND, max),
+        KERN_SUCCESS
+    );
+    let name =
+        w.k.ipc_object_copyout(w.sa(), moved.unwrap(), MACH_MSG_TYPE_PORT_SEND, 0);
+    assert_eq!(name, s);
+    assert_eq!(
+        w.k.ipc_entry_lookup(w.sa(), s).unwrap().urefs,
+        MACH_PORT_UREFS_MAX
+    );
+    w.k.audit(&[])
+        .expect("copyout leaves a pegged count pegged");
+    w.k.is_write_lock(w.sa())
+        .is_table
+        .get_mut(&s)
+        .unwrap()
+        .urefs -= 1;
+    let finding = w.k.audit(&[]).unwrap_err();
+    assert_eq!(finding.invariant, "urefs-mismatch");
+    w.k.is_write_lock(w.sa())
+        .is_table
+        .get_mut(&s)
+        .unwrap()
+        .urefs += 1;
+    assert_eq!(
+        w.k.mach_port_mod_refs(w.sa(), s, MACH_PORT_RIGHT_SEND, -max),
+        KERN_SUCCESS
+    );
+    w.k.audit(&[])
+        .expect("only -MACH_PORT_UREFS_MAX leaves a pegged count");
+    w.end();
+}
+
 // ---- routines that store rights ----
 
 /// Sends routine `id` to `dest` (a copied send right) with a port descriptor per right and `words`,

@@ -1566,10 +1566,12 @@ fn notify_no_senders_prepared_with_senders_is_a_violation() {
         &k,
         IPC_KOBJECT_ALLOC_MAKE_SEND | IPC_KOBJECT_ALLOC_NSREQUEST,
     );
-    let f = finding(|| {
-        let mut g = k.ip_mq_lock(p);
-        k.ipc_notify_no_senders_prepare(&mut g)
-    });
+    let mut g = k.ip_mq_lock(p);
+    let token = k.ipc_notify_no_senders_prepare(&mut g);
+    drop(g);
+    assert!(token.ns_is_kobject);
+    // Judged from the holders, not from the ip_srights that guarded the prepare.
+    let f = k.audit(&[Held::Send(p)]).unwrap_err();
     assert_eq!(f.kind, FindingKind::Violation);
     assert_eq!(f.invariant, "no-senders-with-senders");
 }

@@ -3,6 +3,7 @@
 //! against. Nothing here is ever read back from a port.
 
 use crate::ipc_port::PortId;
+use crate::kernel::ObjId;
 use crate::outcome::Finding;
 
 /// What the ledger knows about one port from events alone.
@@ -18,6 +19,12 @@ pub(crate) struct PortRecord {
     /// while a send right exists, and the last one leaving fires the request, so while this
     /// stays armed on an active port some holder must have a send right.
     pub armed_needs_sender: bool,
+    /// The object whose reference the armed request (and each notification it fired) owns,
+    /// named at the arm: the kobject of a type that donates one (see `donates_on_arm`).
+    pub donee: Option<ObjId>,
+    /// The make-send count when the request last fired, until the count resets: while no
+    /// send right was made since, no holder may have one (the fire meant none was left).
+    pub fired_at: Option<u32>,
     /// The kernel space receives the port (from its allocation there to its dealloc).
     pub kernel_receive: bool,
     /// The target a subst-once wrapper owns a send right on, until that right is taken.

@@ -245,6 +245,57 @@ fn rights_scenarios() -> Vec<Seed> {
     };
     vec![
         scenario(
+            "rights-user-references",
+            vec![
+                Action::AllocatePort { task: 0 },
+                Action::InsertSend {
+                    task: 0,
+                    name: latest,
+                },
+                Action::InsertSend {
+                    task: 0,
+                    name: latest,
+                },
+                Action::InsertSend {
+                    task: 0,
+                    name: latest,
+                },
+                Action::Deallocate {
+                    task: 0,
+                    name: latest,
+                },
+                Action::ModRefs {
+                    task: 0,
+                    name: latest,
+                    right: MACH_PORT_RIGHT_SEND as u8,
+                    delta: 3,
+                },
+                Action::Send(message(
+                    latest,
+                    MACH_MSG_TYPE_MOVE_SEND,
+                    latest,
+                    MACH_MSG_TYPE_MOVE_SEND,
+                    MsgId::Raw(1),
+                )),
+                Action::Receive {
+                    task: 0,
+                    name: latest,
+                },
+                Action::Send(message(
+                    latest,
+                    MACH_MSG_TYPE_MOVE_SEND,
+                    Name::Null,
+                    0,
+                    MsgId::Raw(2),
+                )),
+                Action::GetRefs {
+                    task: 0,
+                    name: latest,
+                    right: MACH_PORT_RIGHT_SEND as u8,
+                },
+            ],
+        ),
+        scenario(
             "rights-dead-name",
             vec![
                 Action::AllocatePort { task: 0 },
