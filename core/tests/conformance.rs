@@ -17,51 +17,32 @@ use kobject::mach_msg::{
     MACH_MSG_PORT_DESCRIPTOR,
 };
 use kobject::mach_port::{GuardException, MachPortOptions, KERN_DENIED};
-use kobject::{Bugs, IpcKobject, Kernel, ObjId, Platform, PortId, SpaceId};
+use kobject::{IpcKobject, ObjId, PortId};
 
-/// A kernel with two tasks: `a` (the caller) and `b`.
+mod common;
+
+/// The two tasks, and the objects a test made (destroyed at its end).
 struct World {
-    k: Kernel,
-    a: (ObjId, SpaceId),
-    b: (ObjId, SpaceId),
+    t: common::TwoTasks,
     objects: Vec<ObjId>,
 }
 
+impl std::ops::Deref for World {
+    type Target = common::TwoTasks;
+
+    fn deref(&self) -> &common::TwoTasks {
+        &self.t
+    }
+}
+
 fn world() -> World {
-    kobject::outcome::quiet_findings();
-    let k = Kernel::new(Platform::Native, Bugs::NONE);
-    let a = k.task_create(IPC_LABEL_NONE).unwrap();
-    let b = k.task_create(IPC_LABEL_NONE).unwrap();
     World {
-        k,
-        a,
-        b,
+        t: common::two_tasks(),
         objects: Vec::new(),
     }
 }
 
 impl World {
-    fn sa(&self) -> SpaceId {
-        self.a.1
-    }
-
-    fn sb(&self) -> SpaceId {
-        self.b.1
-    }
-
-    /// A receive right in `space`.
-    fn recv(&self, space: SpaceId) -> MachPortName {
-        self.k.mach_port_allocate(space).unwrap()
-    }
-
-    fn port(&self, space: SpaceId, name: MachPortName) -> PortId {
-        self.k
-            .ipc_entry_lookup(space, name)
-            .unwrap()
-            .ie_object
-            .unwrap()
-    }
-
     /// A send right in `a` with `urefs` user references to a port `b` receives; returns the
     /// send name and `b`'s receive name.
     fn send_from_b(&self, urefs: u32) -> (MachPortName, MachPortName) {
@@ -143,10 +124,6 @@ impl World {
         set.unwrap()
     }
 
-    fn ty(&self, name: MachPortName) -> MachPortType {
-        self.k.mach_port_type(self.sa(), name).unwrap()
-    }
-
     fn refs(&self, name: MachPortName, right: MachPortRight) -> u32 {
         self.k.mach_port_get_refs(self.sa(), name, right).unwrap()
     }
@@ -172,13 +149,14 @@ impl World {
 
     /// Audits, tears everything down and audits the teardown.
     fn end(self) {
-        self.k.audit(&[]).expect("audit before teardown");
-        self.k.task_terminate(self.a.0);
-        self.k.task_terminate(self.b.0);
-        for o in self.objects {
-            self.k.object_destroy(o);
+        let World { t, objects } = self;
+        t.k.audit(&[]).expect("audit before teardown");
+        t.k.task_terminate(t.a.0);
+        t.k.task_terminate(t.b.0);
+        for o in objects {
+            t.k.object_destroy(o);
         }
-        self.k.audit_teardown().expect("teardown");
+        t.k.audit_teardown().expect("teardown");
     }
 }
 

@@ -12,44 +12,13 @@ use kobject::kobjects::TASK_PORT_CONTROL;
 use kobject::mach::*;
 use kobject::mach_msg::{ReceivedMsg, MACH_MSG_PORT_DESCRIPTOR};
 use kobject::mach_port::{GuardException, MachPortOptions};
-use kobject::{Bugs, IpcKobject, IpcPort, Kernel, ObjId, Platform, PortId, SpaceId, IP_NULL};
+use kobject::{IpcKobject, IpcPort, IP_NULL};
 
-/// A kernel with two tasks: `a` (the caller, who asks for notifications) and `b`.
-struct World {
-    k: Kernel,
-    a: (ObjId, SpaceId),
-    b: (ObjId, SpaceId),
-}
+mod common;
 
-fn world() -> World {
-    kobject::outcome::quiet_findings();
-    let k = Kernel::new(Platform::Native, Bugs::NONE);
-    let a = k.task_create(IPC_LABEL_NONE).unwrap();
-    let b = k.task_create(IPC_LABEL_NONE).unwrap();
-    World { k, a, b }
-}
+use common::{two_tasks as world, TwoTasks as World};
 
 impl World {
-    fn sa(&self) -> SpaceId {
-        self.a.1
-    }
-
-    fn sb(&self) -> SpaceId {
-        self.b.1
-    }
-
-    fn recv(&self, space: SpaceId) -> MachPortName {
-        self.k.mach_port_allocate(space).unwrap()
-    }
-
-    fn port(&self, space: SpaceId, name: MachPortName) -> PortId {
-        self.k
-            .ipc_entry_lookup(space, name)
-            .unwrap()
-            .ie_object
-            .unwrap()
-    }
-
     /// A notify port `a` receives, and a send-once right to it (as `MAKE_SEND_ONCE` copies in).
     fn notify(&self) -> (MachPortName, IpcPort) {
         let n = self.recv(self.sa());
@@ -119,10 +88,6 @@ impl World {
             mpl_qlimit: 0,
         };
         self.k.mach_port_construct(self.sa(), o, 0).unwrap()
-    }
-
-    fn ty(&self, name: MachPortName) -> MachPortType {
-        self.k.mach_port_type(self.sa(), name).unwrap()
     }
 
     fn guards(&self) -> Vec<u32> {
