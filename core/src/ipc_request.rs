@@ -242,11 +242,8 @@ impl Kernel {
         space: SpaceId,
         name: MachPortName,
     ) -> Result<PortGuard<'_>, KernReturn> {
-        let sg = self.is_write_lock(space);
-        if !sg.is_active {
-            return Err(KERN_INVALID_TASK);
-        }
-        let entry = sg.is_table.get(&name).ok_or(KERN_INVALID_NAME)?;
+        let sg = self.ipc_right_lookup_write(space, name)?;
+        let entry = &sg.is_table[&name];
         if entry.ie_bits & IE_BITS_RECEIVE == 0 {
             return Err(KERN_INVALID_RIGHT);
         }
