@@ -539,7 +539,6 @@ impl Kernel {
             }
             return;
         }
-        drop(g);
         let receives: Vec<PortId> = kmsg
             .body
             .iter()
@@ -559,23 +558,29 @@ impl Kernel {
                 _ => None,
             })
             .collect();
-        if receives
-            .iter()
-            .any(|&p| self.ipc_port_check_circularity(p, dest))
-        {
-            // `MACH_MSGH_BITS_CIRCULAR`: the message would hold its own destination's receive
-            // right (directly or through a chain of messages); it is destroyed instead.
-            self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);
-            return;
-        }
-        for &p in &receives {
-            self.ip_mq_lock(p).ip_destination = Some(dest);
-        }
-        let mut g = self.ip_mq_lock(dest);
-        if !g.ip_active() {
+        // Only a message carrying receive rights leaves the destination's lock for the
+        // circularity walk: the others queue under the lock taken above.
+        let mut g = g;
+        if !receives.is_empty() {
             drop(g);
-            self.ipc_kmsg_send_to_dead(dest, kmsg);
-            return;
+            if receives
+                .iter()
+                .any(|&p| self.ipc_port_check_circularity(p, dest))
+            {
+                // `MACH_MSGH_BITS_CIRCULAR`: the message would hold its own destination's
+                // receive right (directly or through a chain of messages); it is destroyed.
+                self.ipc_kmsg_destroy(kmsg, IPC_KMSG_DESTROY_ALL);
+                return;
+            }
+            for &p in &receives {
+                self.ip_mq_lock(p).ip_destination = Some(dest);
+            }
+            g = self.ip_mq_lock(dest);
+            if !g.ip_active() {
+                drop(g);
+                self.ipc_kmsg_send_to_dead(dest, kmsg);
+                return;
+            }
         }
         g.ip_messages.push_back(kmsg);
     }
