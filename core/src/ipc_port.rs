@@ -678,7 +678,7 @@ impl Kernel {
             g.ip_pdrequest.take()
         };
         if let Some(pdrequest) = pdrequest {
-            self.ledger_request_event(p, pdrequest, false);
+            self.ledger_request_event(p, false);
             self.ipc_port_clear_receiver(&mut g, Receiver::InTransit);
             self.trace_port("ipc_port_destroy", &g);
             drop(g);

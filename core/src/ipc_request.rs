@@ -52,9 +52,6 @@ pub type IpcPortRequestOpts = u32;
 pub const IPR_SOR_SPARM_MASK: IpcPortRequestOpts = 0x01;
 pub const IPR_SOR_SPREQ_MASK: IpcPortRequestOpts = 0x02;
 
-/// `kGUARD_EXC_KERN_FAILURE` (osfmk/mach/port.h).
-pub const K_GUARD_EXC_KERN_FAILURE: u32 = 1 << 14;
-
 /// The NDR record (`NDR_record`) as the two inline words after a notification's header.
 const NDR_WORDS: [u32; 2] = [0, 1];
 
@@ -101,7 +98,7 @@ impl Kernel {
             }
         };
         g.ip_requests[slot] = request;
-        self.ledger_request_event(g.id, soright, true);
+        self.ledger_request_event(g.id, true);
         slot as u32 + 1
     }
 
@@ -153,7 +150,7 @@ impl Kernel {
         self.require_ip_active(g);
         let r = Self::ipc_port_request_get(g, name, index);
         g.ip_requests[index as usize - 1] = None;
-        self.ledger_request_event(g.id, r.ipr_soright, false);
+        self.ledger_request_event(g.id, false);
         self.ledger_request_unnamed(g.id, index, true);
         r.ipr_soright
     }
@@ -190,7 +187,7 @@ impl Kernel {
             fired
         };
         for (index, soright, name) in fired {
-            self.ledger_request_event(p, soright, false);
+            self.ledger_request_event(p, false);
             self.ledger_request_fired(p, index, name);
             self.ipc_notify_dead_name(soright, name);
         }
@@ -377,8 +374,8 @@ impl Kernel {
                     return Err(kr);
                 }
                 g.ip_pdrequest = notify_port;
-                if let Some(n) = notify_port {
-                    self.ledger_request_event(g.id, n, true);
+                if notify_port.is_some() {
+                    self.ledger_request_event(g.id, true);
                 }
                 None
             }
@@ -472,9 +469,8 @@ impl Kernel {
         self.ipc_notify_message(notify, MACH_NOTIFY_SEND_ONCE, &[], Vec::new());
     }
 
-    /// The port-deleted notification of a cancelled request, or the right released when its
-    /// port died meanwhile (the check `ipc_right_terminate` makes; elsewhere the delivery's own
-    /// dead-port path does the same).
+    /// The port-deleted notification of a request a name's last right took with it, if it had
+    /// one (`if (request != IP_NULL) ipc_notify_port_deleted(request, name)`).
     pub(crate) fn ipc_notify_port_deleted_opt(&self, request: Option<PortId>, name: MachPortName) {
         if let Some(request) = request {
             self.ipc_notify_port_deleted(request, name);

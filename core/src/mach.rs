@@ -196,6 +196,7 @@ pub const K_GUARD_EXC_INVALID_RIGHT: u32 = 1 << 8;
 pub const K_GUARD_EXC_INVALID_NAME: u32 = 1 << 9;
 pub const K_GUARD_EXC_INVALID_VALUE: u32 = 1 << 10;
 pub const K_GUARD_EXC_RIGHT_EXISTS: u32 = 1 << 12;
+pub const K_GUARD_EXC_KERN_FAILURE: u32 = 1 << 14;
 pub const K_GUARD_EXC_SEND_INVALID_REPLY: u32 = 1 << 16;
 pub const K_GUARD_EXC_SEND_INVALID_VOUCHER: u32 = 1 << 17;
 pub const K_GUARD_EXC_SEND_INVALID_RIGHT: u32 = 1 << 18;

@@ -105,9 +105,8 @@ impl Kernel {
         }
     }
 
-    /// A request on `target` took (`held`) or gave up its send-once right on `soright`.
-    pub(crate) fn ledger_request_event(&self, target: PortId, soright: PortId, held: bool) {
-        let _ = soright;
+    /// A request on `target` took (`held`) or gave up its send-once right.
+    pub(crate) fn ledger_request_event(&self, target: PortId, held: bool) {
         let underflow = self.ledger.state.with(|s| {
             let r = s.ports.get_mut(target);
             if held {
