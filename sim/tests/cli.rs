@@ -210,8 +210,17 @@ fn a_sched_race_crash_replays_through_kobjsim_replay() {
 #[test]
 fn shrink_writes_a_smaller_artifact_that_replays() {
     let regressions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus/regressions/sim");
-    let original =
-        regressions.join("dispatch-vs-destroy-unknown-id-spoofed-no-senders-seed1-iter2.json");
+    // The unshrunk artifact of the spoofed no-senders bug (its iteration moves when the
+    // regressions are re-recorded; the shrunk one ends in `-1.json`).
+    let prefix = "dispatch-vs-destroy-unknown-id-spoofed-no-senders-seed1-iter";
+    let original = std::fs::read_dir(&regressions)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(prefix) && !name.ends_with("-1.json")
+        })
+        .expect("the committed spoofed no-senders regression");
     let dir = scratch("shrink");
     let out = kobjsim(&[
         "shrink",
