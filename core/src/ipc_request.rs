@@ -221,6 +221,7 @@ impl Kernel {
         let mscount = g.ip_mscount;
         match notify {
             Some(notify) if g.ip_srights == 0 && sync <= mscount => {
+                self.ledger_no_senders_at_once(g.id, sync);
                 g.ip_nsrequest = NsRequest::None;
                 drop(g);
                 self.ipc_notify_message(notify, MACH_NOTIFY_NO_SENDERS, &[mscount], Vec::new());

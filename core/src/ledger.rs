@@ -38,7 +38,9 @@
 //! * **Events, always on**: a second arm of an armed request; a fire or drop of a request
 //!   never armed; a kobject no-senders callback must consume a notification that
 //!   `ipc_notify_no_senders_prepare` produced (a spoofed or doubled callback is caught here);
-//!   a lazily allocated kobject publishes exactly one port; the kernel deallocates only ports
+//!   a lazily allocated kobject publishes exactly one port; a no-senders request answered at
+//!   once by `mach_port_request_notification` has a `sync` the recorded make-send count has
+//!   reached (`no-senders-before-sync`); the kernel deallocates only ports
 //!   it receives; a subst-once wrapper is hollowed only while it owns its right.
 //! * **The reply contract** (`ledger/reply.rs`), for every reply leaving
 //!   `ipc_kobject_server` and every deferred reply, from the request and the MIG table alone:
@@ -357,6 +359,23 @@ impl Kernel {
             Finding::violation(
                 "nsrequest-mismatch",
                 format!("no-senders request of {p} {what}, but none was armed"),
+            )
+            .raise();
+        }
+    }
+
+    /// `ipc_port_nsrequest` sends a no-senders notification at once, at request time. XNU does
+    /// that only when the make-send count has reached the requester's `sync`, and arms the
+    /// request otherwise. The count compared is the ledger's own, from the make-send events.
+    pub(crate) fn ledger_no_senders_at_once(&self, p: PortId, sync: MachPortMscount) {
+        let mscount = self.ledger.state.with(|s| s.ports.get_mut(p).mscount);
+        if sync > mscount {
+            Finding::violation(
+                "no-senders-before-sync",
+                format!(
+                    "{p}: a no-senders notification sent at request time with sync {sync} above \
+                     the make-send count {mscount}; XNU arms the request instead"
+                ),
             )
             .raise();
         }
@@ -1063,5 +1082,26 @@ impl Tallies {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::IPC_SPACE_KERNEL;
+    use crate::outcome::catch;
+    use crate::sync::Platform;
+    use crate::Bugs;
+
+    /// A no-senders notification at request time is judged by the ledger's own make-send count:
+    /// `sync` at or below it passes, above it is a finding.
+    #[test]
+    fn no_senders_at_once_needs_its_sync_reached() {
+        let k = Kernel::new(Platform::Native, Bugs::NONE);
+        let p = k.ipc_port_alloc_special(IPC_SPACE_KERNEL, 0).id();
+        k.ledger_make_send(p);
+        assert!(catch(|| k.ledger_no_senders_at_once(p, 1)).is_ok());
+        let f = catch(|| k.ledger_no_senders_at_once(p, 2)).expect_err("sync 2 above 1");
+        assert_eq!(f.invariant, "no-senders-before-sync");
     }
 }

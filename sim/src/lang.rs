@@ -248,6 +248,14 @@ pub enum Deviation {
     /// answers, or another routine's id, so the server's unknown-id and notification paths and
     /// the stubs' checks of a body meant for another routine are reached from typed calls too.
     WrongId(u16),
+    /// The message carries a voucher: a `COPY_SEND` (even pick) or `MOVE_SEND` (odd) of one of
+    /// the task's voucher names, obtained through the kernel when it has none. The server
+    /// releases it whether the routine succeeds or fails.
+    Voucher(u8),
+    /// The reply port is the destination's own name, and both carry these raw dispositions:
+    /// `ipc_right_copyin_two`'s joint copyin of one name (two moved sends take two user
+    /// references, a moved and a copied send one, ...).
+    JointCopyin { remote: u8, local: u8 },
 }
 
 /// A typed `mach_msg` send: a routine of the MIG table, its destination a port of a kind the
@@ -315,7 +323,9 @@ pub enum Action {
         task: u8,
         name: Name,
         right: u8,
-        delta: i8,
+        /// Any `i32`, so a delta past `MACH_PORT_UREFS_MAX` (which pegs the count) is one
+        /// action away.
+        delta: i32,
     },
     DestroyName {
         task: u8,
@@ -512,7 +522,7 @@ impl<'a> Arbitrary<'a> for Action {
                 task: u8::arbitrary(u)?,
                 name: Name::arbitrary(u)?,
                 right: u8::arbitrary(u)?,
-                delta: i8::arbitrary(u)?,
+                delta: i32::arbitrary(u)?,
             },
             11 => Action::DestroyName {
                 task: u8::arbitrary(u)?,
@@ -865,7 +875,7 @@ impl Encode for SendMsg {
 
 impl Encode for Deviation {
     fn encode(&self, out: &mut Vec<u8>) {
-        const N: u32 = 12;
+        const N: u32 = 14;
         match *self {
             Deviation::DestDisposition(d) => {
                 encode_variant(out, 0, N);
@@ -894,6 +904,15 @@ impl Encode for Deviation {
             Deviation::WrongId(pick) => {
                 encode_variant(out, 11, N);
                 pick.encode(out);
+            }
+            Deviation::Voucher(pick) => {
+                encode_variant(out, 12, N);
+                pick.encode(out);
+            }
+            Deviation::JointCopyin { remote, local } => {
+                encode_variant(out, 13, N);
+                remote.encode(out);
+                local.encode(out);
             }
         }
     }
@@ -1301,6 +1320,11 @@ mod tests {
             Deviation::KernelReply,
             Deviation::ClearComplex,
             Deviation::WrongId(513),
+            Deviation::Voucher(1),
+            Deviation::JointCopyin {
+                remote: 17,
+                local: 17,
+            },
         ];
         // The match fails to compile when a variant is added; the ranks show none is missing.
         let rank = |d: &Deviation| match d {
@@ -1316,6 +1340,8 @@ mod tests {
             Deviation::KernelReply => 9,
             Deviation::ClearComplex => 10,
             Deviation::WrongId(_) => 11,
+            Deviation::Voucher(_) => 12,
+            Deviation::JointCopyin { .. } => 13,
         };
         assert!(all.iter().map(rank).eq(0..all.len()));
         all.into_iter()

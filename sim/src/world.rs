@@ -81,6 +81,8 @@ struct CallMsg {
     complex: bool,
     /// The reply port and its disposition.
     local: (MachPortName, MachMsgTypeName),
+    /// The voucher and its disposition (none: `MACH_PORT_NULL`, 0).
+    voucher: (MachPortName, MachMsgTypeName),
     id: i32,
 }
 
@@ -459,7 +461,7 @@ impl Actor {
             } => self.with_task(k, task, |w, t| {
                 let n = w.resolve(k, t, name);
                 let space = w.tasks[t].space;
-                Outcome::Kr(k.mach_port_mod_refs(space, n, u32::from(right), i32::from(delta)))
+                Outcome::Kr(k.mach_port_mod_refs(space, n, u32::from(right), delta))
             }),
             Action::DestroyName { task, name } => self.with_task(k, task, |w, t| {
                 let n = w.resolve(k, t, name);
@@ -1104,6 +1106,7 @@ impl Actor {
             complex: !descriptors.is_empty(),
             descriptors,
             local: (reply, MACH_MSG_TYPE_MAKE_SEND_ONCE),
+            voucher: (MACH_PORT_NULL, 0),
             id: desc.msgh_id,
         };
         if let Some(deviation) = call.deviation {
@@ -1114,12 +1117,12 @@ impl Actor {
             msgh_bits: mach_msgh_bits_set(
                 m.remote,
                 m.local.1,
-                0,
+                m.voucher.1,
                 if m.complex { MACH_MSGH_BITS_COMPLEX } else { 0 },
             ),
             msgh_remote_port: dest,
             msgh_local_port: m.local.0,
-            msgh_voucher_port: MACH_PORT_NULL,
+            msgh_voucher_port: m.voucher.0,
             msgh_id: id,
             descriptors: m.descriptors,
             inline_data: typed::inline_words(desc, call.word),
@@ -1175,6 +1178,23 @@ impl Actor {
             Deviation::SendReply => m.local.1 = MACH_MSG_TYPE_MAKE_SEND,
             Deviation::KernelReply => m.local = (dest, MACH_MSG_TYPE_COPY_SEND),
             Deviation::ClearComplex => m.complex = false,
+            Deviation::Voucher(pick) => {
+                if let Some(v) = self.name_of_kind(k, t, &[IKOT_VOUCHER], pick / 2, &[dest]) {
+                    let moved = pick % 2 == 1;
+                    m.voucher = (
+                        v,
+                        if moved {
+                            MACH_MSG_TYPE_MOVE_SEND
+                        } else {
+                            MACH_MSG_TYPE_COPY_SEND
+                        },
+                    );
+                }
+            }
+            Deviation::JointCopyin { remote, local } => {
+                m.remote = u32::from(remote);
+                m.local = (dest, u32::from(local));
+            }
         }
     }
 
