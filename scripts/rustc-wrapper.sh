@@ -1,17 +1,39 @@
 #!/bin/sh
-# cargo's rustc wrapper for this workspace (.cargo/config.toml): runs `rustc ARGS` unchanged,
-# except that an invocation carrying `-Zsanitizer=...` (cargo fuzz's default AddressSanitizer
-# build) gets RUSTC_BOOTSTRAP=1, so a stable toolchain accepts it as nightly does. Stable ships
-# the sanitizer runtimes; only the flag is gated. Nothing else changes for any other build.
+# cargo's rustc wrapper for this workspace (.cargo/config.toml): runs `rustc ARGS`, changed in two
+# cases only, both in fuzz builds (every other build passes through unchanged):
+# - an invocation carrying `-Zsanitizer=...` (cargo fuzz's default AddressSanitizer build) gets
+#   RUSTC_BOOTSTRAP=1, so a stable toolchain accepts it as nightly does. Stable ships the
+#   sanitizer runtimes; only the flag is gated.
+# - coverage instrumentation (`-Cpasses=sancov-module`, which cargo fuzz puts in RUSTFLAGS for
+#   every crate) is kept only for this workspace's own crates. A dependency (serde, shuttle,
+#   arbitrary, ...) is built without it: the fuzzer has nothing to learn from their edges and
+#   comparisons, and each instrumented edge costs every execution (libFuzzer scans all counters
+#   after each run). KOBJSIM_INSTRUMENT_DEPS=1 instruments them as cargo fuzz would.
+# A crate is the workspace's own when cargo builds it from a manifest under this repository.
 rustc="$1"
 shift
+root="$(cd "$(dirname "$0")/.." && pwd -P)"
+sancov=0
 for arg in "$@"; do
   case "$arg" in
     -Zsanitizer=*)
       RUSTC_BOOTSTRAP=1
       export RUSTC_BOOTSTRAP
-      break
       ;;
+    -Cpasses=sancov-module) sancov=1 ;;
   esac
 done
+own=0
+case "${CARGO_MANIFEST_DIR:-}" in
+  "$root" | "$root"/*) own=1 ;;
+esac
+if [ "$sancov" = 1 ] && [ "$own" = 0 ] && [ "${KOBJSIM_INSTRUMENT_DEPS:-0}" != 1 ]; then
+  for arg in "$@"; do
+    shift
+    case "$arg" in
+      -Cpasses=sancov-module | -Cllvm-args=-sanitizer-coverage-*) continue ;;
+    esac
+    set -- "$@" "$arg"
+  done
+fi
 exec "$rustc" "$@"
