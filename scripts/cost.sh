@@ -3,7 +3,10 @@
 # (callgrind's total Ir), over a fixed input set: the first N files of corpus/TARGET in sorted
 # order (the empty target gets mig_dispatch's), each executed once, after the empty input. For
 # the fuzz binary as `cargo fuzz run -s none` builds it (`-runs=0` over the inputs, minus a run
-# over no input) and for the plain function outside libFuzzer (`Target::run` in
+# over no input: "load", where most inputs bring new coverage and libFuzzer records it), again
+# for the same inputs run a second time in the same process ("steady": no input brings new
+# coverage, as in almost every execution of a fuzzing campaign), and for the plain function
+# outside libFuzzer (`Target::run` in
 # fuzz/examples/cost_plain.rs, minus a run that reads the inputs and runs only the empty one);
 # and exec/s of the fuzz binary fuzzing SECONDS from the same inputs (seed 1; machine load
 # moves it, the counts do not).
@@ -77,8 +80,8 @@ per() {
 
 echo "cost: $FUZZ_MODE, up to $inputs inputs per target, ${seconds}s of fuzzing per target" \
   "for exec/s, $(nproc) cores"
-printf '%-18s %6s %16s %14s %10s %10s %10s\n' target inputs instr/exec-fuzz instr/exec-plain \
-  exec/s 'exec/s:e' 'instr:e'
+printf '%-18s %6s %16s %13s %14s %10s %10s %10s\n' target inputs instr/exec-fuzz steady \
+  instr/exec-plain exec/s 'exec/s:e' 'instr:e'
 fuzz_empty_run=""
 empty_rate=""
 empty_instr=""
@@ -95,6 +98,10 @@ for target in "${targets[@]}"; do
   base="$(count "fuzz-none-$target" "$bin" "${lf[@]}" "$scratch/none")"
   total="$(count "fuzz-$target" "$bin" "${lf[@]}" "$set_dir")"
   fuzz="$(per "$total" "$base" "$n")"
+  mkdir -p "$scratch/again-$target"
+  for f in "$set_dir"/*; do cp "$f" "$scratch/again-$target/again-${f##*/}"; done
+  twice="$(count "fuzz-twice-$target" "$bin" "${lf[@]}" "$set_dir" "$scratch/again-$target")"
+  steady="$(per "$twice" "$total" "$n")"
   base="$(count "plain-none-$target" "$plain" "$target" --no-run "${files[@]}")"
   total="$(count "plain-$target" "$plain" "$target" "${files[@]}")"
   plain_each="$(per "$total" "$base" "$n")"
@@ -115,8 +122,8 @@ for target in "${targets[@]}"; do
       if (e > 0) printf "%.4f ", r / e; else printf "? "
       if (ei > 0) printf "%.1f\n", i / ei; else printf "?\n"
     }')
-  printf '%-18s %6s %16s %14s %10s %10s %10s\n' "$target" "$n" "$fuzz" "$plain_each" "$rate" \
-    "$rate_ratio" "$instr_ratio"
+  printf '%-18s %6s %16s %13s %14s %10s %10s %10s\n' "$target" "$n" "$fuzz" "$steady" \
+    "$plain_each" "$rate" "$rate_ratio" "$instr_ratio"
 done
 [[ -n "$fuzz_empty_run" ]] || echo "cost: (ratios need the empty target in the list)"
 echo "exec/s:e and instr:e are the ratios to the empty target (exec/s, fuzz binary's instr/exec)."
@@ -181,22 +188,32 @@ top() {
 }
 
 n="$(find "$scratch/set-mig_dispatch" -type f | wc -l)"
-read -r t1 tg1 h1 a1 b1 < <(groups "$scratch/fuzz-mig_dispatch.out")
-read -r t0 tg0 h0 a0 b0 < <(groups "$scratch/fuzz-none-mig_dispatch.out")
-echo
-echo "mig_dispatch, per execution: the -runs=0 run over $n inputs less the run over none, / $n"
-awk -v n="$n" -v t="$((t1 - t0))" -v tg="$((tg1 - tg0))" -v h="$((h1 - h0))" \
-  -v a="$((a1 - a0))" -v b="$((b1 - b0))" 'function row(label, v) {
-    printf "  %-56s %9.0f %6.1f%%\n", label, v / n, 100 * v / t
-  } BEGIN {
-    row("all instructions", t)
-    row("libFuzzer (fuzzer::, outside the target)", t - tg)
-    row("the target (LLVMFuzzerTestOneInput)", tg)
-    row("  the ledger'"'"'s audit (ledger::, with its hooks)", a)
-    row("  kernel boot (Kernel::new / with_limits, with its hooks)", b)
-    row("  the world / model / other (the rest of the target)", tg - a - b)
-    row("comparison hooks (__sanitizer_cov_trace_*; within the above)", h)
-  }'
+# breakdown TITLE AFTER BEFORE: the groups of profile AFTER less those of BEFORE, per input.
+breakdown() {
+  local t1 tg1 h1 a1 b1 t0 tg0 h0 a0 b0
+  read -r t1 tg1 h1 a1 b1 < <(groups "$scratch/$2.out")
+  read -r t0 tg0 h0 a0 b0 < <(groups "$scratch/$3.out")
+  echo
+  echo "$1"
+  awk -v n="$n" -v t="$((t1 - t0))" -v tg="$((tg1 - tg0))" -v h="$((h1 - h0))" \
+    -v a="$((a1 - a0))" -v b="$((b1 - b0))" 'function row(label, v) {
+      printf "  %-56s %9.0f %6.1f%%\n", label, v / n, 100 * v / t
+    } BEGIN {
+      row("all instructions", t)
+      row("libFuzzer (fuzzer::, outside the target)", t - tg)
+      row("the target (LLVMFuzzerTestOneInput)", tg)
+      row("  the ledger'"'"'s audit (ledger::, with its hooks)", a)
+      row("  kernel boot (Kernel::new / with_limits, with its hooks)", b)
+      row("  the world / model / other (the rest of the target)", tg - a - b)
+      row("comparison hooks (__sanitizer_cov_trace_*; within the above)", h)
+    }'
+}
+breakdown "mig_dispatch, load, per execution: the -runs=0 run over $n inputs less the run over none, / $n" \
+  fuzz-mig_dispatch fuzz-none-mig_dispatch
+breakdown "mig_dispatch, steady, per execution: the run over the inputs twice less the run over them once, / $n" \
+  fuzz-twice-mig_dispatch fuzz-mig_dispatch
+read -r t1 _ < <(groups "$scratch/fuzz-mig_dispatch.out")
+read -r t0 _ < <(groups "$scratch/fuzz-none-mig_dispatch.out")
 echo "top functions by inclusive instructions per execution (callgrind_annotate --inclusive=yes):"
 top yes "$n" "$(((t1 - t0) / n))"
 echo "top functions by self instructions per execution:"
