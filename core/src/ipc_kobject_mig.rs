@@ -129,7 +129,32 @@ pub struct MigRoutineDesc {
     pub target_intran: &'static str,
     /// Request port arguments whose send right the stub releases after `KERN_SUCCESS`.
     pub stub_releases: Vec<&'static str>,
+    /// What the model's conventions derive from the fields above, kept after the first call.
+    pub derived: MigDerived,
 }
+
+/// Facts of a routine that the model's conventions (`mig_routines.rs`) derive from its name and
+/// conversion, computed on first use and kept with the routine, so that a call does not match
+/// strings again. Always equal: it is a function of the routine's other fields.
+#[derive(Clone, Debug, Default)]
+pub struct MigDerived(std::sync::OnceLock<crate::mig_routines::MigFacts>);
+
+impl MigDerived {
+    pub fn get_or_init(
+        &self,
+        derive: impl FnOnce() -> crate::mig_routines::MigFacts,
+    ) -> &crate::mig_routines::MigFacts {
+        self.0.get_or_init(derive)
+    }
+}
+
+impl PartialEq for MigDerived {
+    fn eq(&self, _: &MigDerived) -> bool {
+        true
+    }
+}
+
+impl Eq for MigDerived {}
 
 /// A `mig_kern_subsystem`: ids `[start, end)`, one routine slot per id, skips included.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,6 +312,7 @@ fn parse_mig_routine(cells: &[&'static str]) -> Result<MigRoutineDesc, String> {
         reply_complex,
         target_intran: cells[10],
         stub_releases: parse_mig_name_list(cells[11]),
+        derived: MigDerived::default(),
     };
     let named = desc.name != "-" && desc.target_intran != "-";
     let zeroed = desc.req_ports.is_empty()
@@ -663,6 +689,7 @@ mod tests {
             reply_complex: false,
             target_intran: "raw",
             stub_releases: Vec::new(),
+            derived: MigDerived::default(),
         }
     }
 

@@ -243,7 +243,7 @@ impl Kernel {
             actor: || 0,
             reached: None,
         };
-        for ops in crate::kobjects::registered_ops() {
+        for &ops in crate::kobjects::registered_ops() {
             k.ipc_kobject_register_startup(ops);
         }
         k.boot_special_spaces();

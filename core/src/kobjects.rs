@@ -17,7 +17,13 @@ use crate::outcome::Finding;
 use crate::sync::MemOrder;
 
 /// Every `IPC_KOBJECT_DEFINE` of the tree, with the model's callbacks where the type has one.
-pub fn registered_ops() -> Vec<IpcKobjectOps> {
+/// Built once per process: every kernel boots from the same list.
+pub fn registered_ops() -> &'static [IpcKobjectOps] {
+    static OPS: std::sync::OnceLock<Vec<IpcKobjectOps>> = std::sync::OnceLock::new();
+    OPS.get_or_init(build_registered_ops)
+}
+
+fn build_registered_ops() -> Vec<IpcKobjectOps> {
     let callbacks: &[(
         IpcKobjectType,
         Option<crate::ipc_kobject::NoSendersFn>,

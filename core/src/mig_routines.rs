@@ -371,9 +371,34 @@ fn mig_is_previous_field(desc: &MigRoutineDesc, arg: &MigPortArg) -> bool {
             .any(|r| r.field == arg.field && !desc.stub_releases.contains(&r.field))
 }
 
+/// What the model's conventions derive from a routine's name and conversion (see
+/// [`MigDerived`](crate::ipc_kobject_mig::MigDerived)).
+#[derive(Clone, Debug)]
+pub struct MigFacts {
+    /// [`mig_routine_stores`] of the routine's name.
+    pub stores: bool,
+    /// The kotypes its target conversion accepts.
+    pub target_kotypes: &'static [IpcKobjectType],
+    /// What it returns when its target did not convert.
+    pub null_code: KernReturn,
+}
+
+/// The facts of `desc`, derived on its first call.
+pub fn mig_facts(desc: &MigRoutineDesc) -> &MigFacts {
+    desc.derived.get_or_init(|| MigFacts {
+        stores: mig_routine_stores(desc.name),
+        target_kotypes: target_kotypes_by_name(desc),
+        null_code: mig_null_code(desc),
+    })
+}
+
 /// The kotypes the target intran of `desc` accepts (for `raw` routines: the conversion the
 /// routine itself applies).
 pub fn mig_target_kotypes(desc: &MigRoutineDesc) -> &'static [IpcKobjectType] {
+    mig_facts(desc).target_kotypes
+}
+
+fn target_kotypes_by_name(desc: &MigRoutineDesc) -> &'static [IpcKobjectType] {
     const TASK_ALL: &[IpcKobjectType] = &[
         IKOT_TASK_CONTROL,
         IKOT_TASK_READ,
@@ -572,7 +597,7 @@ impl Kernel {
             port,
             kotype,
             target,
-            null_code: mig_null_code(desc),
+            null_code: mig_facts(desc).null_code,
             ports,
             ool,
             words: &request.inline_data,
@@ -981,7 +1006,7 @@ impl Kernel {
     /// released (send), notified (send-once) or destroyed (receive).
     fn mig_consume_raw_ports(&self, call: &MigCall<'_>, target: ObjId) -> Previous {
         let desc = call.desc;
-        let stores = mig_routine_stores(desc.name);
+        let stores = mig_facts(desc).stores;
         let keep = stores
             && desc
                 .reply_ports
@@ -1071,7 +1096,7 @@ impl Kernel {
             if i > 0 {
                 return port(IP_NULL);
             }
-            if !mig_routine_stores(call.desc.name) {
+            if !mig_facts(call.desc).stores {
                 return port(self.mig_slot_copy(target));
             }
             let slot = if disposition == MACH_MSG_TYPE_PORT_SEND_ONCE {
@@ -1615,6 +1640,7 @@ pub fn synthetic_subsystem() -> MigSubsystem {
         reply_complex: false,
         target_intran: "iokit_lookup_connect_port",
         stub_releases: Vec::new(),
+        derived: Default::default(),
     };
     MigSubsystem {
         name: "kobjsim_synthetic",

@@ -194,6 +194,7 @@ fn routine_desc(msgh_id: i32, skip: bool, spec: &SubsystemSpec) -> MigRoutineDes
         reply_complex: false,
         target_intran: intran,
         stub_releases: Vec::new(),
+        derived: Default::default(),
     }
 }
 
