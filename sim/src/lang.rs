@@ -252,9 +252,11 @@ pub enum Deviation {
     /// the task's voucher names, obtained through the kernel when it has none. The server
     /// releases it whether the routine succeeds or fails.
     Voucher(u8),
-    /// The reply port is the destination's own name, and both carry these raw dispositions:
-    /// `ipc_right_copyin_two`'s joint copyin of one name (two moved sends take two user
-    /// references, a moved and a copied send one, ...).
+    /// The reply port is the destination's own name: `ipc_right_copyin_two`'s joint copyin of
+    /// one name (two moved sends take two user references, a moved and a copied send one, ...).
+    /// Each byte picks a port-right disposition (`MOVE_RECEIVE` ..= `MAKE_SEND_ONCE`, modulo 6);
+    /// a `remote` byte of 0x80 or more first adds a user reference to the destination's send
+    /// right (`mach_port_mod_refs`), so that two moved sends can both succeed.
     JointCopyin { remote: u8, local: u8 },
 }
 

@@ -74,6 +74,12 @@ pub struct Stats {
     pub routines_reached: BTreeSet<i32>,
 }
 
+/// The port-right disposition (`MOVE_RECEIVE` ..= `MAKE_SEND_ONCE`) a joint-copyin deviation's
+/// byte picks.
+fn joint_disposition(pick: u8) -> MachMsgTypeName {
+    MACH_MSG_TYPE_MOVE_RECEIVE + u32::from(pick % 6)
+}
+
 /// A typed call's message while a deviation may still change it.
 struct CallMsg {
     remote: MachMsgTypeName,
@@ -1192,8 +1198,13 @@ impl Actor {
                 }
             }
             Deviation::JointCopyin { remote, local } => {
-                m.remote = u32::from(remote);
-                m.local = (dest, u32::from(local));
+                if remote >= 0x80 {
+                    // A second user reference first, so that two moved sends can both succeed.
+                    let _ =
+                        k.mach_port_mod_refs(self.tasks[t].space, dest, MACH_PORT_RIGHT_SEND, 1);
+                }
+                m.remote = joint_disposition(remote);
+                m.local = (dest, joint_disposition(local));
             }
         }
     }
