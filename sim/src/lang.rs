@@ -325,8 +325,8 @@ pub enum Action {
         task: u8,
         name: Name,
         right: u8,
-        /// Any `i32`, so a delta past `MACH_PORT_UREFS_MAX` (which pegs the count) is one
-        /// action away.
+        /// Decoded as [`decode_delta`]: mostly one of [`MOD_REFS_DELTAS`] (the small deltas and
+        /// `ipc_right_delta`'s limits, so a pegged count is one action away), else any `i32`.
         delta: i32,
     },
     DestroyName {
@@ -524,7 +524,7 @@ impl<'a> Arbitrary<'a> for Action {
                 task: u8::arbitrary(u)?,
                 name: Name::arbitrary(u)?,
                 right: u8::arbitrary(u)?,
-                delta: i32::arbitrary(u)?,
+                delta: decode_delta(u)?,
             },
             11 => Action::DestroyName {
                 task: u8::arbitrary(u)?,
@@ -707,6 +707,49 @@ impl Action {
             _ => {}
         }
         out
+    }
+}
+
+/// The deltas `mach_port_mod_refs` is worth calling with: the small ones, and the limits
+/// `ipc_right_delta` checks (`MACH_PORT_UREFS_MAX` either way, one inside, one past), at
+/// which a user reference count pegs or the call is refused.
+pub const MOD_REFS_DELTAS: [i32; 12] = {
+    let max = kobject::ipc_space::MACH_PORT_UREFS_MAX as i32;
+    [
+        -1,
+        1,
+        0,
+        -2,
+        2,
+        max,
+        -max,
+        max - 1,
+        max + 1,
+        -(max + 1),
+        i32::MIN,
+        i32::MAX,
+    ]
+};
+
+/// A `mod_refs` delta: a byte below 0x80 picks one of [`MOD_REFS_DELTAS`] (modulo their
+/// count), any other byte is followed by a raw `i32`.
+fn decode_delta(u: &mut Unstructured<'_>) -> arbitrary::Result<i32> {
+    let pick = u8::arbitrary(u)?;
+    if pick < 0x80 {
+        Ok(MOD_REFS_DELTAS[usize::from(pick) % MOD_REFS_DELTAS.len()])
+    } else {
+        i32::arbitrary(u)
+    }
+}
+
+/// Bytes that [`decode_delta`] decodes to `delta`.
+fn encode_delta(delta: i32, out: &mut Vec<u8>) {
+    match MOD_REFS_DELTAS.iter().position(|&d| d == delta) {
+        Some(i) => (i as u8).encode(out),
+        None => {
+            0x80u8.encode(out);
+            delta.encode(out);
+        }
     }
 }
 
@@ -999,7 +1042,7 @@ impl Encode for Action {
                 task.encode(out);
                 name.encode(out);
                 right.encode(out);
-                delta.encode(out);
+                encode_delta(*delta, out);
             }
             Action::DestroyName { task, name } => {
                 selector(out, 11);
@@ -1347,6 +1390,18 @@ mod tests {
         };
         assert!(all.iter().map(rank).eq(0..all.len()));
         all.into_iter()
+    }
+
+    /// A limit delta takes one byte, any other delta five; both decode back.
+    #[test]
+    fn mod_refs_deltas_round_trip() {
+        for delta in MOD_REFS_DELTAS.into_iter().chain([12345, -7, i32::MIN + 1]) {
+            let mut bytes = Vec::new();
+            encode_delta(delta, &mut bytes);
+            let limit = MOD_REFS_DELTAS.contains(&delta);
+            assert_eq!(bytes.len(), if limit { 1 } else { 5 }, "{delta}");
+            assert_eq!(decode_delta(&mut Unstructured::new(&bytes)).unwrap(), delta);
+        }
     }
 
     #[test]
