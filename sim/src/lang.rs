@@ -324,6 +324,7 @@ pub enum Action {
     ModRefs {
         task: u8,
         name: Name,
+        /// Decoded as [`decode_right`]: mostly one of the five `MACH_PORT_RIGHT_*`.
         right: u8,
         /// Decoded as [`decode_delta`]: mostly one of [`MOD_REFS_DELTAS`] (the small deltas and
         /// `ipc_right_delta`'s limits, so a pegged count is one action away), else any `i32`.
@@ -523,7 +524,7 @@ impl<'a> Arbitrary<'a> for Action {
             10 => Action::ModRefs {
                 task: u8::arbitrary(u)?,
                 name: Name::arbitrary(u)?,
-                right: u8::arbitrary(u)?,
+                right: decode_right(u)?,
                 delta: decode_delta(u)?,
             },
             11 => Action::DestroyName {
@@ -740,6 +741,20 @@ fn decode_delta(u: &mut Unstructured<'_>) -> arbitrary::Result<i32> {
     } else {
         i32::arbitrary(u)
     }
+}
+
+/// A `mod_refs` right: a byte below 0x80 picks one of the five `MACH_PORT_RIGHT_*` (modulo 5),
+/// any other byte is that raw, invalid right.
+fn decode_right(u: &mut Unstructured<'_>) -> arbitrary::Result<u8> {
+    let pick = u8::arbitrary(u)?;
+    Ok(if pick < 0x80 { pick % 5 } else { pick })
+}
+
+/// A byte that [`decode_right`] decodes to `right`; a right it cannot decode to (5 to 0x7f)
+/// becomes the invalid 0x80, refused by `mach_port_mod_refs` alike.
+fn encode_right(right: u8, out: &mut Vec<u8>) {
+    let undecodable = (5..0x80).contains(&right);
+    (if undecodable { 0x80 } else { right }).encode(out);
 }
 
 /// Bytes that [`decode_delta`] decodes to `delta`.
@@ -1041,7 +1056,7 @@ impl Encode for Action {
                 selector(out, 10);
                 task.encode(out);
                 name.encode(out);
-                right.encode(out);
+                encode_right(*right, out);
                 encode_delta(*delta, out);
             }
             Action::DestroyName { task, name } => {
@@ -1390,6 +1405,16 @@ mod tests {
         };
         assert!(all.iter().map(rank).eq(0..all.len()));
         all.into_iter()
+    }
+
+    /// Every right a byte can decode to encodes back to it.
+    #[test]
+    fn mod_refs_rights_round_trip() {
+        for right in (0..5).chain(0x80..=0xff) {
+            let mut bytes = Vec::new();
+            encode_right(right, &mut bytes);
+            assert_eq!(decode_right(&mut Unstructured::new(&bytes)).unwrap(), right);
+        }
     }
 
     /// A limit delta takes one byte, any other delta five; both decode back.
