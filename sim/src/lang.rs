@@ -255,8 +255,9 @@ pub enum Deviation {
     /// The reply port is the destination's own name: `ipc_right_copyin_two`'s joint copyin of
     /// one name (two moved sends take two user references, a moved and a copied send one, ...).
     /// Each byte picks a port-right disposition (`MOVE_RECEIVE` ..= `MAKE_SEND_ONCE`, modulo 6);
-    /// a `remote` byte of 0x80 or more first adds a user reference to the destination's send
-    /// right (`mach_port_mod_refs`), so that two moved sends can both succeed.
+    /// a `remote` byte of 0x80 or more first adds one user reference to the destination's send
+    /// right (0xc0 or more: two; `mach_port_mod_refs`), so that two moved sends can both succeed,
+    /// taking the entry's last references or leaving it some.
     JointCopyin { remote: u8, local: u8 },
 }
 

@@ -1199,9 +1199,11 @@ impl Actor {
             }
             Deviation::JointCopyin { remote, local } => {
                 if remote >= 0x80 {
-                    // A second user reference first, so that two moved sends can both succeed.
-                    let _ =
-                        k.mach_port_mod_refs(self.tasks[t].space, dest, MACH_PORT_RIGHT_SEND, 1);
+                    // One or two more user references first, so that two moved sends can both
+                    // succeed, taking the entry's last references or leaving it some.
+                    let more = 1 + i32::from((remote >> 6) & 1);
+                    let space = self.tasks[t].space;
+                    let _ = k.mach_port_mod_refs(space, dest, MACH_PORT_RIGHT_SEND, more);
                 }
                 m.remote = joint_disposition(remote);
                 m.local = (dest, joint_disposition(local));
