@@ -34,7 +34,13 @@ pub fn bugs() -> Bugs {
 /// ran, one a line, rewritten each time the set grows (what `scripts/routine-reach.sh` reads).
 static REACH: OnceLock<Option<(PathBuf, Mutex<BTreeSet<i32>>)>> = OnceLock::new();
 
-/// Runs a `mig_dispatch` input, recording routine reach when `KOBJSIM_REACH_FILE` is set.
+/// Whether `mig_dispatch` reports the states its actions leave names in as extra coverage:
+/// `KOBJSIM_STATE_FEATURES=1` turns it on (see fuzz/README.md for what it costs and finds).
+static STATE: OnceLock<bool> = OnceLock::new();
+
+/// Runs a `mig_dispatch` input: with `KOBJSIM_STATE_FEATURES=1` the names' states after each
+/// action become libFuzzer extra counters ([`kobjsim::world::Actor::state_features`]), and
+/// routine reach is recorded when `KOBJSIM_REACH_FILE` is set.
 pub fn mig_dispatch(
     input: &crate::mig_dispatch::MigDispatchInput,
 ) -> Result<crate::mig_dispatch::Stats, kobject::Finding> {
@@ -42,11 +48,19 @@ pub fn mig_dispatch(
         std::env::var_os("KOBJSIM_REACH_FILE")
             .map(|p| (PathBuf::from(p), Mutex::new(BTreeSet::new())))
     });
-    let Some((path, seen)) = reach else {
-        return crate::mig_dispatch::run_mig_dispatch(input, bugs());
+    let state =
+        *STATE.get_or_init(|| std::env::var_os("KOBJSIM_STATE_FEATURES").is_some_and(|v| v == "1"));
+    let observe = kobjsim::harness::Observe {
+        trace: false,
+        reach: reach.is_some(),
+        state,
     };
-    let result = crate::mig_dispatch::run_mig_dispatch_reach(input, bugs());
-    if let Ok(stats) = &result {
+    let run = crate::mig_dispatch::run_mig_dispatch_observed(input, bugs(), observe);
+    run.features
+        .iter()
+        .copied()
+        .for_each(kobject_fuzz_counters::hit);
+    if let (Some((path, seen)), Ok(stats)) = (reach, &run.result) {
         let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
         let before = seen.len();
         seen.extend(stats.routines_reached.iter().copied());
@@ -55,7 +69,7 @@ pub fn mig_dispatch(
             let _ = std::fs::write(path, text);
         }
     }
-    result
+    run.result
 }
 
 /// Turns a finding into the panic that makes libFuzzer save the input.

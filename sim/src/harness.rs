@@ -144,16 +144,18 @@ fn boot(platform: Platform, bugs: Bugs, traced: bool) -> Kernel {
     kernel
 }
 
-/// Runs one action and, when `spans` is given, records it. The span is recorded before the
-/// action runs, so an action a finding interrupts still has one (see [`close_span`]).
+/// Runs `actions[index]` (what it repeats, for an [`Action::Repeat`]) and, when `spans` is
+/// given, records it. The span is recorded before the action runs, so an action a finding
+/// interrupts still has one (see [`close_span`]).
 fn run_action(
     k: &Kernel,
     shared: &Shared,
     actor_state: &mut Actor,
     (who, program, index): (u32, usize, usize),
-    action: &Action,
+    actions: &[Action],
     mut spans: Option<&mut Vec<Span>>,
 ) {
+    let action = crate::lang::repeated(actions, index).unwrap_or(&actions[index]);
     let start = k.trace_len();
     if let Some(spans) = spans.as_deref_mut() {
         spans.push(Span {
@@ -189,16 +191,21 @@ pub struct Observe {
     pub trace: bool,
     /// The routines whose body ran (`Stats::routines_reached`).
     pub reach: bool,
+    /// The state each action left its names in ([`Actor::state_features`]), for a fuzzer to use
+    /// as coverage beside the edges.
+    pub state: bool,
 }
 
 impl Observe {
     pub const NOTHING: Observe = Observe {
         trace: false,
         reach: false,
+        state: false,
     };
     pub const ALL: Observe = Observe {
         trace: true,
         reach: true,
+        state: true,
     };
 }
 
@@ -207,6 +214,9 @@ pub struct NativeRun {
     pub result: Result<Stats, Finding>,
     pub trace: Vec<TraceEvent>,
     pub spans: Vec<Span>,
+    /// With [`Observe::state`]: after each action, the state of every name of the actor's tasks
+    /// mixed with the action's kind ([`Actor::state_features`]), in no particular order.
+    pub features: Vec<u32>,
 }
 
 /// Runs one program natively on a fresh kernel with `bugs`, auditing after every action and at
@@ -232,6 +242,7 @@ fn run_native_quietly(
         k.enable_reach();
     }
     let mut spans = Vec::new();
+    let mut features = Vec::new();
     let mut at: Option<usize> = None;
     let result = catch(|| -> Result<Stats, Finding> {
         let (shared, mut actors) = (scenario.setup)(&k, params);
@@ -239,7 +250,8 @@ fn run_native_quietly(
         held.extend(actors[0].hand());
         k.audit(&held)?;
         let actor_state = &mut actors[0];
-        for (i, action) in params.programs[0].iter().enumerate() {
+        let program = &params.programs[0];
+        for i in 0..program.len() {
             at = Some(i);
             let spans = traced.then_some(&mut spans);
             run_action(
@@ -247,9 +259,13 @@ fn run_native_quietly(
                 &shared,
                 actor_state,
                 (NATIVE_ACTOR, 0, i),
-                action,
+                program,
                 spans,
             );
+            if observe.state {
+                let action = crate::lang::repeated(program, i).unwrap_or(&program[i]);
+                actor_state.state_features(&k, action, &mut |f| features.push(f));
+            }
             held.clear();
             held.extend(shared.held());
             held.extend(actor_state.hand());
@@ -267,6 +283,7 @@ fn run_native_quietly(
         result: result.and_then(|r| r).map_err(|f| locate(f, at, params)),
         trace: k.take_trace(),
         spans,
+        features,
     }
 }
 
@@ -275,6 +292,7 @@ pub fn execute_native(scenario: &Scenario, params: &Params, bugs: Bugs, traced: 
     let observe = Observe {
         trace: traced,
         reach: traced,
+        state: false,
     };
     let run = run_native(scenario, params, bugs, observe);
     let (finding, stats) = match run.result {
@@ -391,12 +409,12 @@ impl Ctx {
             let mut spans = Vec::new();
             let me = actor();
             let result = catch(|| {
-                for (i, action) in program.iter().enumerate() {
+                for i in 0..program.len() {
                     if first.raised() {
                         return;
                     }
                     let at = (me, program_index, i);
-                    run_action(&k, &shared, &mut a, at, action, Some(&mut spans));
+                    run_action(&k, &shared, &mut a, at, &program, Some(&mut spans));
                 }
                 a.finish(&k);
             });

@@ -458,6 +458,30 @@ pub enum Action {
         sync: u8,
         notify: Name,
     },
+    /// Runs again the `back`-th action before this one in its program (0 = the one just before,
+    /// modulo how many there are), as written: its names resolve anew ([`repeated`]). The same
+    /// call made twice is how a right is released twice or a count pegged, so this makes it one
+    /// mutation away, whatever the call.
+    Repeat {
+        back: u8,
+    },
+}
+
+/// The action `program[index]` runs: itself, or for an [`Action::Repeat`] the action it repeats
+/// (a repeat of a repeat repeats what that one repeats). `None` for a repeat with nothing before.
+pub fn repeated(program: &[Action], index: usize) -> Option<&Action> {
+    let mut index = index;
+    loop {
+        match program.get(index)? {
+            Action::Repeat { back } => {
+                if index == 0 {
+                    return None;
+                }
+                index -= 1 + usize::from(*back) % index;
+            }
+            action => return Some(action),
+        }
+    }
 }
 
 /// The message id a [`Action::RequestNotification`] asks for: mostly the four kinds
@@ -478,7 +502,7 @@ pub fn notify_id(pick: u8) -> i32 {
 }
 
 /// `Action` variants, for the hand-written decoder.
-const ACTION_VARIANTS: u32 = 37;
+const ACTION_VARIANTS: u32 = 38;
 /// Selector bytes below this decode as a typed [`Call`]: the decoder draws typed calls most of
 /// the time, since a random raw message seldom gets past a stub.
 const CALL_SELECTORS: u8 = 144;
@@ -617,12 +641,15 @@ impl<'a> Arbitrary<'a> for Action {
                 member: Name::arbitrary(u)?,
                 after: Name::arbitrary(u)?,
             },
-            _ => Action::RequestNotification {
+            36 => Action::RequestNotification {
                 task: u8::arbitrary(u)?,
                 name: Name::arbitrary(u)?,
                 id: u8::arbitrary(u)?,
                 sync: u8::arbitrary(u)?,
                 notify: Name::arbitrary(u)?,
+            },
+            _ => Action::Repeat {
+                back: u8::arbitrary(u)?,
             },
         })
     }
@@ -669,6 +696,7 @@ impl Action {
             Action::ExtractMember { .. } => "extract-member",
             Action::MoveMember { .. } => "move-member",
             Action::RequestNotification { .. } => "request-notification",
+            Action::Repeat { .. } => "repeat",
         }
     }
 
@@ -1201,6 +1229,10 @@ impl Encode for Action {
                 sync.encode(out);
                 notify.encode(out);
             }
+            Action::Repeat { back } => {
+                selector(out, 37);
+                back.encode(out);
+            }
         }
     }
 }
@@ -1208,6 +1240,24 @@ impl Encode for Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A repeat names an earlier action modulo how many there are; a repeat of a repeat runs what
+    /// that one runs.
+    #[test]
+    fn a_repeat_resolves_to_an_earlier_action_that_is_not_a_repeat() {
+        let program = [
+            Action::Terminate,
+            Action::DeferredReply,
+            Action::Repeat { back: 0 },
+            Action::Repeat { back: 5 },
+        ];
+        assert_eq!(repeated(&program, 0), Some(&Action::Terminate));
+        assert_eq!(repeated(&program, 2), Some(&Action::DeferredReply));
+        // back 5 modulo 3 is 2: index 0.
+        assert_eq!(repeated(&program, 3), Some(&Action::Terminate));
+        assert_eq!(repeated(&[Action::Repeat { back: 1 }], 0), None);
+        assert_eq!(repeated(&program, 4), None);
+    }
 
     /// Every variant of `Action` decodes back from its encoding, through JSON too.
     #[test]
@@ -1346,6 +1396,7 @@ mod tests {
                 sync: 1,
                 notify: Name::Scratch,
             },
+            Action::Repeat { back: 2 },
         ];
         let kinds: std::collections::BTreeSet<&str> = program.iter().map(Action::kind).collect();
         assert_eq!(kinds.len(), ACTION_VARIANTS as usize);

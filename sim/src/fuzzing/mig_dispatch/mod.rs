@@ -56,14 +56,15 @@ pub fn run_mig_dispatch(input: &MigDispatchInput, bugs: Bugs) -> Result<Stats, F
     harness::run_native(scenario::none(), &input.params(), bugs, Observe::NOTHING).result
 }
 
-/// As [`run_mig_dispatch`], recording which routines ran their body
-/// (`Stats::routines_reached`; a run that ends in a finding reports none).
-pub fn run_mig_dispatch_reach(input: &MigDispatchInput, bugs: Bugs) -> Result<Stats, Finding> {
-    let observe = Observe {
-        trace: false,
-        reach: true,
-    };
-    harness::run_native(scenario::none(), &input.params(), bugs, observe).result
+/// As [`run_mig_dispatch`], recording what `observe` asks for: with `reach`, which routines ran
+/// their body (`Stats::routines_reached`; a run that ends in a finding reports none); with
+/// `state`, the names' states after each action (`NativeRun::features`).
+pub fn run_mig_dispatch_observed(
+    input: &MigDispatchInput,
+    bugs: Bugs,
+    observe: Observe,
+) -> harness::NativeRun {
+    harness::run_native(scenario::none(), &input.params(), bugs, observe)
 }
 
 /// As [`run_mig_dispatch`], appending one line per action to `log`.
