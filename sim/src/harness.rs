@@ -73,6 +73,8 @@ pub struct Span {
     pub program: usize,
     pub index: usize,
     pub action: Action,
+    /// For a repeat, the index of the action it ran again (`action` is that action).
+    pub repeat_of: Option<usize>,
     /// What the action returned; `None` when a finding interrupted it.
     pub outcome: Option<ActionOutcome>,
     pub start: usize,
@@ -155,7 +157,11 @@ fn run_action(
     actions: &[Action],
     mut spans: Option<&mut Vec<Span>>,
 ) {
-    let action = crate::lang::repeated(actions, index).unwrap_or(&actions[index]);
+    let repeat_of = match actions[index] {
+        Action::Repeat { .. } => crate::lang::repeated_index(actions, index),
+        _ => None,
+    };
+    let action = &actions[repeat_of.unwrap_or(index)];
     let start = k.trace_len();
     if let Some(spans) = spans.as_deref_mut() {
         spans.push(Span {
@@ -163,6 +169,7 @@ fn run_action(
             program,
             index,
             action: action.clone(),
+            repeat_of,
             outcome: None,
             start,
             end: start,

@@ -470,6 +470,11 @@ pub enum Action {
 /// The action `program[index]` runs: itself, or for an [`Action::Repeat`] the action it repeats
 /// (a repeat of a repeat repeats what that one repeats). `None` for a repeat with nothing before.
 pub fn repeated(program: &[Action], index: usize) -> Option<&Action> {
+    repeated_index(program, index).map(|i| &program[i])
+}
+
+/// The index of the action `program[index]` runs (see [`repeated`]).
+pub fn repeated_index(program: &[Action], index: usize) -> Option<usize> {
     let mut index = index;
     loop {
         match program.get(index)? {
@@ -479,7 +484,7 @@ pub fn repeated(program: &[Action], index: usize) -> Option<&Action> {
                 }
                 index -= 1 + usize::from(*back) % index;
             }
-            action => return Some(action),
+            _ => return Some(index),
         }
     }
 }

@@ -111,6 +111,14 @@ pub fn describe(action: &Action) -> String {
     }
 }
 
+/// [`describe`] of the action a span ran, marked when a repeat ran it.
+pub fn span_text(span: &Span) -> String {
+    match span.repeat_of {
+        Some(i) => format!("repeat of #{i}: {}", describe(&span.action)),
+        None => describe(&span.action),
+    }
+}
+
 /// What an action returned, as the timeline prints it.
 pub fn outcome_text(span: &Span) -> String {
     match &span.outcome {
@@ -152,7 +160,7 @@ pub fn text(outcome: &Outcome) -> String {
             thread_name(span.actor),
             span.program,
             span.index,
-            describe(&span.action),
+            span_text(span),
             "",
             outcome_text(span)
         );
@@ -208,7 +216,7 @@ pub fn chrome(outcome: &Outcome) -> Value {
     }
     for span in &outcome.spans {
         events.push(json!({
-            "name": describe(&span.action), "ph": "X", "ts": span.start,
+            "name": span_text(span), "ph": "X", "ts": span.start,
             "dur": (span.end - span.start).max(1), "pid": 1, "tid": span.actor,
             "args": { "program": span.program, "index": span.index, "outcome": outcome_text(span) },
         }));

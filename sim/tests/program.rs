@@ -52,6 +52,9 @@ fn a_repeat_runs_the_action_it_names_again() {
     assert_eq!(got[1], Some(Outcome::Value(1)));
     // The repeat is the get-port again: the same name, one more user reference.
     assert_eq!(run.spans[2].action, host());
+    assert_eq!(run.spans[2].repeat_of, Some(0));
+    assert!(kobjsim::trace::span_text(&run.spans[2]).starts_with("repeat of #0: "));
+    assert_eq!(run.spans[0].repeat_of, None);
     assert_eq!(got[2], Some(Outcome::Named(name)));
     assert_eq!(got[3], Some(Outcome::Value(2)));
 }
