@@ -508,7 +508,7 @@ impl Actor {
                 right,
                 delta,
             } => self.with_task(k, task, |w, t| {
-                let n = w.resolve(k, t, name);
+                let n = w.resolve_holding(k, t, name, u32::from(right));
                 let space = w.tasks[t].space;
                 Outcome::Kr(k.mach_port_mod_refs(space, n, u32::from(right), delta))
             }),
@@ -697,6 +697,52 @@ impl Actor {
             Name::Target(i) => nth(&slot.targets, i),
             Name::Voucher(i) => nth(&slot.vouchers, i),
         }
+    }
+
+    /// As [`Actor::resolve`] for a call about one right (`mach_port_mod_refs`,
+    /// `mach_port_get_refs`): [`Name::Recent`], [`Name::Nth`] and [`Name::Index`] pick among
+    /// the names whose entry holds `right`, as a syzkaller resource argument picks among the
+    /// resources of its kind. When `right` is no `MACH_PORT_RIGHT_*` or no name holds it, they
+    /// pick among all names, so the calls' error paths stay as reachable.
+    fn resolve_holding(&mut self, k: &Kernel, t: usize, name: Name, right: u32) -> MachPortName {
+        use kobject::ipc_space::{
+            IE_BITS_DEAD_NAME, IE_BITS_PORT_SET, IE_BITS_SEND, IE_BITS_SEND_ONCE,
+        };
+        let bit = match right {
+            MACH_PORT_RIGHT_SEND => IE_BITS_SEND,
+            MACH_PORT_RIGHT_RECEIVE => IE_BITS_RECEIVE,
+            MACH_PORT_RIGHT_SEND_ONCE => IE_BITS_SEND_ONCE,
+            MACH_PORT_RIGHT_PORT_SET => IE_BITS_PORT_SET,
+            MACH_PORT_RIGHT_DEAD_NAME => IE_BITS_DEAD_NAME,
+            _ => return self.resolve(k, t, name),
+        };
+        let slot = &self.tasks[t];
+        let sg = k.is_write_lock(slot.space);
+        let holds = |n: &MachPortName| sg.is_table.get(n).is_some_and(|e| e.ie_bits & bit != 0);
+        let pick = |items: &mut dyn Iterator<Item = MachPortName>, count: usize, i: u8| {
+            items.nth(usize::from(i) % count)
+        };
+        let count = |names: &[MachPortName]| names.iter().filter(|n| holds(n)).count();
+        let picked = match name {
+            Name::Recent(i) => match count(&slot.names) {
+                0 => None,
+                c => pick(&mut slot.names.iter().rev().copied().filter(holds), c, i),
+            },
+            Name::Nth(i) => match count(&slot.names) {
+                0 => None,
+                c => pick(&mut slot.names.iter().copied().filter(holds), c, i),
+            },
+            Name::Index(i) => {
+                let held = || sg.is_table.iter().filter(|(_, e)| e.ie_bits & bit != 0);
+                match held().count() {
+                    0 => None,
+                    c => pick(&mut held().map(|(&n, _)| n), c, i),
+                }
+            }
+            _ => None,
+        };
+        drop(sg);
+        picked.unwrap_or_else(|| self.resolve(k, t, name))
     }
 
     /// The kobject type of the port `name` names in task `t`'s space, if it names a port.
@@ -1365,7 +1411,7 @@ impl Actor {
                 named(self, r.map(|(name, _)| name))
             }
             Action::GetRefs { name, right, .. } => {
-                let n = self.resolve(k, t, name);
+                let n = self.resolve_holding(k, t, name, u32::from(right));
                 match k.mach_port_get_refs(space, n, u32::from(right)) {
                     Ok(refs) => Outcome::Value(refs),
                     Err(kr) => Outcome::Kr(kr),
