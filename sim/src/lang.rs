@@ -458,10 +458,11 @@ pub enum Action {
         sync: u8,
         notify: Name,
     },
-    /// Runs again the `back`-th action before this one in its program (0 = the one just before,
-    /// modulo how many there are), as written: its names resolve anew ([`repeated`]). The same
-    /// call made twice is how a right is released twice or a count pegged, so this makes it one
-    /// mutation away, whatever the call.
+    /// Runs again an earlier action of its program, as written: its names resolve anew
+    /// ([`repeated`]). `back` below 0x80 picks one of the four actions just before (0 = the one
+    /// just before, `back` modulo 4), any other `back` any earlier action (modulo how many there
+    /// are). The same call made twice, mostly with one or two calls between, is how a right is
+    /// released twice or a count pegged, so this makes it one mutation away, whatever the call.
     Repeat {
         back: u8,
     },
@@ -482,7 +483,11 @@ pub fn repeated_index(program: &[Action], index: usize) -> Option<usize> {
                 if index == 0 {
                     return None;
                 }
-                index -= 1 + usize::from(*back) % index;
+                let distance = match *back {
+                    b @ 0..=0x7f => usize::from(b) % 4,
+                    b => usize::from(b),
+                };
+                index -= 1 + distance % index;
             }
             _ => return Some(index),
         }
@@ -1254,14 +1259,20 @@ mod tests {
             Action::Terminate,
             Action::DeferredReply,
             Action::Repeat { back: 0 },
-            Action::Repeat { back: 5 },
+            Action::Repeat { back: 6 },
+            Action::Repeat { back: 0x85 },
+            Action::Repeat { back: 0x7f },
         ];
         assert_eq!(repeated(&program, 0), Some(&Action::Terminate));
         assert_eq!(repeated(&program, 2), Some(&Action::DeferredReply));
-        // back 5 modulo 3 is 2: index 0.
+        // back 6 is distance 2 (modulo 4): index 0.
         assert_eq!(repeated(&program, 3), Some(&Action::Terminate));
+        // back 0x85 (133) modulo the four earlier actions is 1: index 2, which repeats index 1.
+        assert_eq!(repeated(&program, 4), Some(&Action::DeferredReply));
+        // back 0x7f is distance 3 (modulo 4): index 1.
+        assert_eq!(repeated(&program, 5), Some(&Action::DeferredReply));
         assert_eq!(repeated(&[Action::Repeat { back: 1 }], 0), None);
-        assert_eq!(repeated(&program, 4), None);
+        assert_eq!(repeated(&program, 6), None);
     }
 
     /// Every variant of `Action` decodes back from its encoding, through JSON too.
