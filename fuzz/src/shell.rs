@@ -34,13 +34,13 @@ pub fn bugs() -> Bugs {
 /// ran, one a line, rewritten each time the set grows (what `scripts/routine-reach.sh` reads).
 static REACH: OnceLock<Option<(PathBuf, Mutex<BTreeSet<i32>>)>> = OnceLock::new();
 
-/// Whether `mig_dispatch` reports the states its actions leave names in as extra coverage:
-/// `KOBJSIM_STATE_FEATURES=1` turns it on (see fuzz/README.md for what it costs and finds).
+/// Whether `mig_dispatch` reports the states its actions leave names in as extra coverage: on
+/// unless `KOBJSIM_STATE_FEATURES=0` (see fuzz/README.md for what it costs and finds).
 static STATE: OnceLock<bool> = OnceLock::new();
 
-/// Runs a `mig_dispatch` input: with `KOBJSIM_STATE_FEATURES=1` the names' states after each
-/// action become libFuzzer extra counters ([`kobjsim::world::Actor::state_features`]), and
-/// routine reach is recorded when `KOBJSIM_REACH_FILE` is set.
+/// Runs a `mig_dispatch` input: the names' states after each action become libFuzzer extra
+/// counters ([`kobjsim::world::Actor::state_features`]; `KOBJSIM_STATE_FEATURES=0` turns them
+/// off), and routine reach is recorded when `KOBJSIM_REACH_FILE` is set.
 pub fn mig_dispatch(
     input: &crate::mig_dispatch::MigDispatchInput,
 ) -> Result<crate::mig_dispatch::Stats, kobject::Finding> {
@@ -49,7 +49,7 @@ pub fn mig_dispatch(
             .map(|p| (PathBuf::from(p), Mutex::new(BTreeSet::new())))
     });
     let state =
-        *STATE.get_or_init(|| std::env::var_os("KOBJSIM_STATE_FEATURES").is_some_and(|v| v == "1"));
+        *STATE.get_or_init(|| std::env::var_os("KOBJSIM_STATE_FEATURES").is_none_or(|v| v != "0"));
     let observe = kobjsim::harness::Observe {
         trace: false,
         reach: reach.is_some(),
