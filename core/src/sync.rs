@@ -1,4 +1,5 @@
-//! The one module that names `std::sync` and `shuttle::sync`: the model's locks and atomics.
+//! The one module that names `std::sync`, `parking_lot` and `shuttle::sync`: the model's locks
+//! and atomics.
 //!
 //! A kernel is built for a [`Platform`]. `Native` uses std's primitives and runs at full speed
 //! anywhere (unit tests, fuzzing). `Shuttle` (feature `shuttle`) uses shuttle's primitives, so
@@ -24,20 +25,22 @@ pub enum Platform {
     Shuttle,
 }
 
-/// A lock that a poisoned state never blocks: after a finding unwinds through a holder, the run
-/// is over anyway, and the auditor may still want to read the state.
+/// A lock that a finding unwinding through a holder never blocks: the run is over anyway, and the
+/// auditor may still want to read the state. Natively it is `parking_lot`'s, which has no
+/// poisoning to check: an uncontended lock and unlock are one atomic each, and no panic-count
+/// read (whose comparison a fuzz build would otherwise trace on every lock).
 pub struct Mutex<T> {
     inner: MutexInner<T>,
 }
 
 enum MutexInner<T> {
-    Std(std::sync::Mutex<T>),
+    Std(parking_lot::Mutex<T>),
     #[cfg(feature = "shuttle")]
     Shuttle(shuttle::sync::Mutex<T>),
 }
 
 pub enum MutexGuard<'a, T> {
-    Std(std::sync::MutexGuard<'a, T>),
+    Std(parking_lot::MutexGuard<'a, T>),
     #[cfg(feature = "shuttle")]
     Shuttle(shuttle::sync::MutexGuard<'a, T>),
 }
@@ -45,7 +48,7 @@ pub enum MutexGuard<'a, T> {
 impl<T> Mutex<T> {
     pub fn new(platform: Platform, value: T) -> Mutex<T> {
         let inner = match platform {
-            Platform::Native => MutexInner::Std(std::sync::Mutex::new(value)),
+            Platform::Native => MutexInner::Std(parking_lot::Mutex::new(value)),
             #[cfg(feature = "shuttle")]
             Platform::Shuttle => MutexInner::Shuttle(shuttle::sync::Mutex::new(value)),
         };
@@ -54,7 +57,7 @@ impl<T> Mutex<T> {
 
     pub fn lock(&self) -> MutexGuard<'_, T> {
         match &self.inner {
-            MutexInner::Std(m) => MutexGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner())),
+            MutexInner::Std(m) => MutexGuard::Std(m.lock()),
             #[cfg(feature = "shuttle")]
             MutexInner::Shuttle(m) => {
                 MutexGuard::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner()))
@@ -158,17 +161,17 @@ platform_atomic!(AtomicU64, u64, AtomicU64);
 
 /// Bookkeeping state that is never a scheduling point: the arenas' free lists and the auditor's
 /// event log. Safe under shuttle because no shuttle operation runs while it is held, so a
-/// simulated thread is never switched out holding it.
-pub struct BookLock<T>(std::sync::Mutex<T>);
+/// simulated thread is never switched out holding it. `parking_lot`'s lock, for the reasons
+/// [`Mutex`] gives: it is taken several times per scheduling step.
+pub struct BookLock<T>(parking_lot::Mutex<T>);
 
 impl<T> BookLock<T> {
     pub fn new(value: T) -> BookLock<T> {
-        BookLock(std::sync::Mutex::new(value))
+        BookLock(parking_lot::Mutex::new(value))
     }
 
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
+        f(&mut self.0.lock())
     }
 }
 
