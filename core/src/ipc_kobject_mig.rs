@@ -184,6 +184,9 @@ pub struct MigTable {
     buckets: Vec<MigHash>,
     /// The routines inserted, in insertion order; buckets point into it.
     routines: Vec<MigRoutineDesc>,
+    /// Indices into `routines`, by ascending id: the model's own lookup, for readers that must
+    /// not go through the hash the server dispatches with (the ledger's reply contract).
+    by_id: Vec<u16>,
     pub mig_table_max_displ: i32,
     pub mach_kobj_count: i32,
 }
@@ -433,6 +436,7 @@ pub fn mig_init(subsystems: &[MigSubsystem]) -> MigTable {
     let mut table = MigTable {
         buckets: vec![MigHash::default(); MAX_MIG_ENTRIES],
         routines: Vec::new(),
+        by_id: Vec::new(),
         mig_table_max_displ: 0,
         mach_kobj_count: 0,
     };
@@ -461,6 +465,14 @@ pub fn mig_init(subsystems: &[MigSubsystem]) -> MigTable {
         i64::from(table.mach_kobj_count)
     );
     assert!(table.mig_table_max_displ as usize <= MAX_MIG_ENTRIES);
+    // Ids are unique (a second one panics above) and fewer than MAX_MIG_ENTRIES.
+    table.by_id = (0..table.routines.len())
+        .map(|i| u16::try_from(i).expect("fewer routines than MAX_MIG_ENTRIES"))
+        .collect();
+    let routines = &table.routines;
+    table
+        .by_id
+        .sort_by_key(|&i| routines[usize::from(i)].msgh_id);
     table
 }
 
@@ -639,6 +651,16 @@ impl MigTable {
     /// The hashed routines, in insertion order (`mig_e[]` order, then ascending id).
     pub fn routines(&self) -> &[MigRoutineDesc] {
         &self.routines
+    }
+
+    /// The hashed routine with id `msgh_id`, found by a binary search over the ids, not through
+    /// the buckets (`None`: the table has no such routine).
+    pub fn routine_by_id(&self, msgh_id: i32) -> Option<&MigRoutineDesc> {
+        let at = self
+            .by_id
+            .binary_search_by_key(&msgh_id, |&i| self.routines[usize::from(i)].msgh_id)
+            .ok()?;
+        Some(&self.routines[usize::from(self.by_id[at])])
     }
 
     /// All `MAX_MIG_ENTRIES` buckets, empty ones included.
@@ -823,6 +845,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn routine_by_id_finds_what_the_buckets_find() {
+        let table = kernel_mig_table();
+        for desc in table.routines() {
+            let found = table.routine_by_id(desc.msgh_id).expect("a hashed routine");
+            assert_eq!(found, desc);
+            let entry = table
+                .find_mig_hash_entry(desc.msgh_id)
+                .expect("in a bucket");
+            assert_eq!(table.routine(entry), found);
+        }
+        // Unknown ids: a skipped slot, below and above every subsystem, and 0.
+        for id in [208, 1, 0, -1, i32::MAX] {
+            assert!(table.routine_by_id(id).is_none(), "id {id}");
         }
     }
 

@@ -155,9 +155,8 @@ impl Kernel {
     fn reply_layout(&self, id: i32) -> Option<Layout> {
         let routine = self
             .mig_table()
-            .routines()
-            .iter()
-            .find(|r| r.msgh_id == id && r.kind != MigKind::Skip)?;
+            .routine_by_id(id)
+            .filter(|r| r.kind != MigKind::Skip)?;
         Some(Layout {
             size: routine.max_reply_msg,
             descriptors: routine.reply_descr_count,
