@@ -27,8 +27,9 @@ struct AllocState {
     live: u32,
 }
 
-/// A chunk of slots, published once.
-type Chunk<T> = BookOnce<Box<[Slot<T>]>>;
+/// A chunk of slots, published once. A fixed-size array, so indexing it within a chunk needs no
+/// bounds check (a comparison a fuzz build would trace on every lookup).
+type Chunk<T> = BookOnce<Box<[Slot<T>; CHUNK_LEN]>>;
 
 pub struct Arena<T> {
     platform: Platform,
@@ -142,12 +143,17 @@ impl<T> Arena<T> {
 
     fn slot_or_init(&self, idx: u32) -> &Slot<T> {
         let chunk = self.chunks[idx as usize / CHUNK_LEN].get_or_init(|| {
-            (0..CHUNK_LEN)
+            // Built in place on the heap (an array built on the stack would be copied over).
+            let slots: Box<[Slot<T>]> = (0..CHUNK_LEN)
                 .map(|_| Slot {
                     gen: BookU32::new(0),
                     value: (self.make)(self.platform),
                 })
-                .collect()
+                .collect();
+            match slots.try_into() {
+                Ok(chunk) => chunk,
+                Err(_) => unreachable!("a chunk holds CHUNK_LEN slots"),
+            }
         });
         &chunk[idx as usize % CHUNK_LEN]
     }
