@@ -38,6 +38,20 @@ pub struct Arena<T> {
     make: fn(Platform) -> T,
 }
 
+/// A value whose handle resolved, and the slot's generation to check it against again.
+pub struct Live<'a, T> {
+    pub value: &'a T,
+    gen: &'a BookU32,
+    issued: u32,
+}
+
+impl<T> Live<'_, T> {
+    /// Whether the handle still names the slot's value (it was not freed since).
+    pub fn still_live(&self) -> bool {
+        self.gen.load(MemOrder::Acquire) == self.issued
+    }
+}
+
 /// Why a handle did not resolve.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stale {
@@ -103,10 +117,20 @@ impl<T> Arena<T> {
     }
 
     pub fn get(&self, h: Handle) -> Result<&T, Stale> {
+        self.get_live(h).map(|live| live.value)
+    }
+
+    /// `h`'s value, with a way to ask again later whether `h` is still live (after taking its
+    /// lock, say) without a second lookup.
+    pub fn get_live(&self, h: Handle) -> Result<Live<'_, T>, Stale> {
         let slot = self.slot(h.idx).ok_or(Stale::Unknown)?;
         let now = slot.gen.load(MemOrder::Acquire);
         if now == h.gen {
-            Ok(&slot.value)
+            Ok(Live {
+                value: &slot.value,
+                gen: &slot.gen,
+                issued: h.gen,
+            })
         } else {
             Err(Stale::Freed { now })
         }
@@ -173,6 +197,22 @@ mod tests {
         assert_ne!(h1.gen, h2.gen);
         assert!(matches!(a.get(h1), Err(Stale::Freed { .. })));
         assert!(a.get(h2).is_ok());
+    }
+
+    #[test]
+    fn a_live_lookup_sees_a_later_free() {
+        let a: Arena<u8> = Arena::new(Platform::Native, 4, |_| 7);
+        let (h, _) = a.alloc().unwrap();
+        let live = a.get_live(h).unwrap();
+        assert_eq!(*live.value, 7);
+        assert!(live.still_live());
+        a.free(h);
+        assert!(!live.still_live());
+        a.alloc().unwrap();
+        assert!(
+            !live.still_live(),
+            "the slot's reuse is not the handle's value"
+        );
     }
 
     #[test]

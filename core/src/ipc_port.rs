@@ -292,11 +292,7 @@ impl Kernel {
     pub fn port(&self, p: PortId) -> &Port {
         match self.ports.get(p.0) {
             Ok(port) => port,
-            Err(_) => Finding::use_after_free(format!(
-                "{p} used after its final ip_release (slot {} was freed)",
-                p.0.idx
-            ))
-            .raise(),
+            Err(_) => port_used_after_free(p),
         }
     }
 
@@ -308,23 +304,31 @@ impl Kernel {
     /// `ip_mq_lock`. The generation is checked again once the lock is held, since a racing
     /// final release may have freed the port while this thread waited.
     pub fn ip_mq_lock(&self, p: PortId) -> PortGuard<'_> {
-        let port = self.port(p);
-        let state = port.lock.lock();
-        if !self.ports.is_live(p.0) {
+        let Ok(live) = self.ports.get_live(p.0) else {
+            port_used_after_free(p)
+        };
+        let state = live.value.lock.lock();
+        if !live.still_live() {
             drop(state);
             Finding::use_after_free(format!("{p} locked after its final ip_release")).raise();
         }
-        PortGuard { id: p, port, state }
+        PortGuard {
+            id: p,
+            port: live.value,
+            state,
+        }
     }
 
     /// `ip_mq_lock` of a port that may have been freed meanwhile (a chain the caller holds no
     /// reference along): `None` then.
     pub(crate) fn ip_mq_lock_if_live(&self, p: PortId) -> Option<PortGuard<'_>> {
-        let port = self.ports.get(p.0).ok()?;
-        let state = port.lock.lock();
-        self.ports
-            .is_live(p.0)
-            .then_some(PortGuard { id: p, port, state })
+        let live = self.ports.get_live(p.0).ok()?;
+        let state = live.value.lock.lock();
+        live.still_live().then_some(PortGuard {
+            id: p,
+            port: live.value,
+            state,
+        })
     }
 
     /// `ip_mq_unlock`.
@@ -743,4 +747,13 @@ impl Kernel {
     pub fn ip_in_kernel_space(&self, p: PortId) -> bool {
         self.ip_in_space_noauth(p, IPC_SPACE_KERNEL)
     }
+}
+
+/// The finding of a handle to a port whose slot was freed.
+fn port_used_after_free(p: PortId) -> ! {
+    Finding::use_after_free(format!(
+        "{p} used after its final ip_release (slot {} was freed)",
+        p.0.idx
+    ))
+    .raise()
 }
