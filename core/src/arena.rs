@@ -5,6 +5,8 @@
 //! a bookkeeping lock that is never a scheduling point. Generations are odd while a slot is live and
 //! even while it is free.
 
+use std::mem::ManuallyDrop;
+
 use crate::sync::{BookLock, BookOnce, BookU32, MemOrder, Platform};
 
 const CHUNK_LEN: usize = 16;
@@ -33,7 +35,10 @@ type Chunk<T> = BookOnce<Box<[Slot<T>; CHUNK_LEN]>>;
 
 pub struct Arena<T> {
     platform: Platform,
-    chunks: Box<[Chunk<T>]>,
+    /// Room for every chunk up to the limit. Only chunks below the high-water mark are ever
+    /// initialised ([`Arena::alloc`] is the one caller of `slot_or_init`), so [`Drop`] drops
+    /// those and leaves the never-initialised rest, which own nothing, without visiting them.
+    chunks: Box<[ManuallyDrop<Chunk<T>>]>,
     alloc: BookLock<AllocState>,
     make: fn(Platform) -> T,
 }
@@ -65,7 +70,9 @@ impl<T> Arena<T> {
     /// An arena of at most `slots_max` slots; `make` builds an empty slot value.
     pub fn new(platform: Platform, slots_max: u32, make: fn(Platform) -> T) -> Arena<T> {
         let chunks_max = (slots_max as usize).div_ceil(CHUNK_LEN);
-        let chunks = (0..chunks_max).map(|_| BookOnce::new()).collect();
+        let chunks = (0..chunks_max)
+            .map(|_| ManuallyDrop::new(BookOnce::new()))
+            .collect();
         let alloc = BookLock::new(AllocState {
             next: 0,
             free: Vec::new(),
@@ -183,6 +190,18 @@ impl<T> Arena<T> {
     }
 }
 
+impl<T> Drop for Arena<T> {
+    fn drop(&mut self) {
+        let used = (self.alloc.with(|a| a.next) as usize).div_ceil(CHUNK_LEN);
+        for chunk in &mut self.chunks[..used] {
+            drop(ManuallyDrop::into_inner(std::mem::replace(
+                chunk,
+                ManuallyDrop::new(BookOnce::new()),
+            )));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +232,26 @@ mod tests {
             !live.still_live(),
             "the slot's reuse is not the handle's value"
         );
+    }
+
+    #[test]
+    fn dropping_an_arena_drops_every_slot_value_it_made() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static DROPPED: AtomicUsize = AtomicUsize::new(0);
+        struct Counted;
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let a: Arena<Counted> = Arena::new(Platform::Native, 4 * CHUNK_LEN as u32, |_| Counted);
+        for _ in 0..CHUNK_LEN + 1 {
+            a.alloc().unwrap();
+        }
+        assert_eq!(DROPPED.load(Ordering::Relaxed), 0);
+        drop(a);
+        // Two chunks were made (the second for one slot); the other two never were.
+        assert_eq!(DROPPED.load(Ordering::Relaxed), 2 * CHUNK_LEN);
     }
 
     #[test]
