@@ -432,6 +432,8 @@ fn parse_mig_dispositions(text: &str) -> Option<(MachMsgTypeName, Option<MachMsg
 /// - Cases where XNU's C is undefined are `Violation` findings: `end - start` overflowing, and
 ///   an id `<= 0` (a negative one indexes outside `mig_buckets`; 0 reads as an empty bucket).
 /// - A subsystem whose slot vector is not `end - start` long is a model bug.
+/// - The table also keeps its routines sorted by id ([`MigTable::routines_by_id`]), an index of
+///   the model's own for readers that must not go through the hash; nothing dispatches by it.
 pub fn mig_init(subsystems: &[MigSubsystem]) -> MigTable {
     let mut table = MigTable {
         buckets: vec![MigHash::default(); MAX_MIG_ENTRIES],
@@ -651,6 +653,11 @@ impl MigTable {
     /// The hashed routines, in insertion order (`mig_e[]` order, then ascending id).
     pub fn routines(&self) -> &[MigRoutineDesc] {
         &self.routines
+    }
+
+    /// The hashed routines in ascending id order.
+    pub fn routines_by_id(&self) -> impl Iterator<Item = &MigRoutineDesc> {
+        self.by_id.iter().map(|&i| &self.routines[usize::from(i)])
     }
 
     /// The hashed routine with id `msgh_id`, found by a binary search over the ids, not through

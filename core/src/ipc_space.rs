@@ -166,10 +166,9 @@ impl Kernel {
     /// `is_write_lock` of a space that may have been freed meanwhile: `None` then (the ledger's
     /// late looks at a name whose space may be gone).
     pub(crate) fn is_write_lock_if_live(&self, space: SpaceId) -> Option<SpaceGuard<'_>> {
-        let s = self.spaces.get(space.0).ok()?;
-        let state = s.lock.lock();
-        self.spaces.get(space.0).ok()?;
-        Some(SpaceGuard { id: space, state })
+        let live = self.spaces.get_live(space.0).ok()?;
+        let state = live.value.lock.lock();
+        live.still_live().then_some(SpaceGuard { id: space, state })
     }
 
     /// `is_write_unlock`.

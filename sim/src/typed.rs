@@ -40,16 +40,11 @@ pub fn routine(id: i32) -> Option<&'static MigRoutineDesc> {
     table.find_mig_hash_entry(id).map(|e| table.routine(e))
 }
 
-/// The routines a typed call can name, skips left out, in table order (the synthetic routine
-/// last).
+/// The routines a typed call can name (the table's hashed routines: skips are never hashed),
+/// in ascending id order (the synthetic routine last).
 pub fn call_routines() -> &'static [&'static MigRoutineDesc] {
     static ROUTINES: OnceLock<Vec<&'static MigRoutineDesc>> = OnceLock::new();
-    ROUTINES.get_or_init(|| {
-        let mut all: Vec<&'static MigRoutineDesc> = mig_table().routines().iter().collect();
-        all.sort_by_key(|r| r.msgh_id);
-        all.retain(|r| r.kind != MigKind::Skip);
-        all
-    })
+    ROUTINES.get_or_init(|| mig_table().routines_by_id().collect())
 }
 
 /// The ids of the routines whose target conversion accepts a port of kind `ty`, in table

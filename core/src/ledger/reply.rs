@@ -6,7 +6,6 @@
 //! descriptor count and complex bit. A `MIG_NO_REPLY` request is owed exactly one later reply.
 
 use crate::ipc_kmsg::Kmsg;
-use crate::ipc_kobject_mig::MigKind;
 use crate::ipc_port::{IpcPort, IP_NULL, IP_VALID};
 use crate::kernel::Kernel;
 use crate::mach::*;
@@ -153,10 +152,7 @@ impl Kernel {
 
     /// A success reply's layout from the MIG table (`None`: no routine can succeed on the id).
     fn reply_layout(&self, id: i32) -> Option<Layout> {
-        let routine = self
-            .mig_table()
-            .routine_by_id(id)
-            .filter(|r| r.kind != MigKind::Skip)?;
+        let routine = self.mig_table().routine_by_id(id)?;
         Some(Layout {
             size: routine.max_reply_msg,
             descriptors: routine.reply_descr_count,
