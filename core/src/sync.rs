@@ -34,13 +34,13 @@ pub struct Mutex<T> {
 }
 
 enum MutexInner<T> {
-    Std(parking_lot::Mutex<T>),
+    Native(parking_lot::Mutex<T>),
     #[cfg(feature = "shuttle")]
     Shuttle(shuttle::sync::Mutex<T>),
 }
 
 pub enum MutexGuard<'a, T> {
-    Std(parking_lot::MutexGuard<'a, T>),
+    Native(parking_lot::MutexGuard<'a, T>),
     #[cfg(feature = "shuttle")]
     Shuttle(shuttle::sync::MutexGuard<'a, T>),
 }
@@ -48,7 +48,7 @@ pub enum MutexGuard<'a, T> {
 impl<T> Mutex<T> {
     pub fn new(platform: Platform, value: T) -> Mutex<T> {
         let inner = match platform {
-            Platform::Native => MutexInner::Std(parking_lot::Mutex::new(value)),
+            Platform::Native => MutexInner::Native(parking_lot::Mutex::new(value)),
             #[cfg(feature = "shuttle")]
             Platform::Shuttle => MutexInner::Shuttle(shuttle::sync::Mutex::new(value)),
         };
@@ -57,7 +57,7 @@ impl<T> Mutex<T> {
 
     pub fn lock(&self) -> MutexGuard<'_, T> {
         match &self.inner {
-            MutexInner::Std(m) => MutexGuard::Std(m.lock()),
+            MutexInner::Native(m) => MutexGuard::Native(m.lock()),
             #[cfg(feature = "shuttle")]
             MutexInner::Shuttle(m) => {
                 MutexGuard::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner()))
@@ -70,7 +70,7 @@ impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         match self {
-            MutexGuard::Std(g) => g,
+            MutexGuard::Native(g) => g,
             #[cfg(feature = "shuttle")]
             MutexGuard::Shuttle(g) => g,
         }
@@ -80,7 +80,7 @@ impl<T> Deref for MutexGuard<'_, T> {
 impl<T> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         match self {
-            MutexGuard::Std(g) => g,
+            MutexGuard::Native(g) => g,
             #[cfg(feature = "shuttle")]
             MutexGuard::Shuttle(g) => g,
         }
