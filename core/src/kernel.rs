@@ -303,20 +303,33 @@ impl Kernel {
             .map_or_else(Vec::new, |t| t.with(std::mem::take))
     }
 
+    /// Records a port event when tracing is on. Inlined, so that an untraced run (exploration,
+    /// fuzzing) pays one test at each event site, not a call.
+    #[inline]
     pub(crate) fn trace_port(&self, op: &'static str, g: &PortGuard<'_>) {
         if let Some(trace) = &self.trace {
-            let event = TraceEvent {
-                actor: (self.actor)(),
-                op,
-                port: g.id,
-                kotype: g.ip_kotype(),
-                srights: g.ip_srights,
-                sorights: g.ip_sorights,
-                mscount: g.ip_mscount,
-                refs: g.refs_seen(),
-            };
-            trace.with(|t| t.push(event));
+            Self::push_port_event(trace, self.actor, op, g);
         }
+    }
+
+    #[inline(never)]
+    fn push_port_event(
+        trace: &BookLock<Vec<TraceEvent>>,
+        actor: fn() -> u32,
+        op: &'static str,
+        g: &PortGuard<'_>,
+    ) {
+        let event = TraceEvent {
+            actor: actor(),
+            op,
+            port: g.id,
+            kotype: g.ip_kotype(),
+            srights: g.ip_srights,
+            sorights: g.ip_sorights,
+            mscount: g.ip_mscount,
+            refs: g.refs_seen(),
+        };
+        trace.with(|t| t.push(event));
     }
 
     /// Live ports, in arena order.

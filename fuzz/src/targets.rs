@@ -242,7 +242,7 @@ fn sched_race_artifacts(corpus_root: &Path) -> Vec<(String, String)> {
 /// step, and the finding.
 fn replay_sched_race(data: &[u8], bugs: Bugs) -> Replay {
     let input = SchedRaceInput::from_bytes(data);
-    let (run, stats) = sched_race::execute(&input, bugs);
+    let (run, stats) = sched_race::execute(&input, bugs, true);
     let params = serde_json::to_string_pretty(&input.params()).unwrap_or_default();
     let decoded = format!("{}\nparams: {params}", input.describe());
     let trace = kobjsim::trace::text(&run.outcome);

@@ -99,7 +99,7 @@ impl Loaded {
             Ok(outcome) => (outcome, None),
             Err(why) if self.fuzz_input.is_some() => {
                 let input = self.fuzz_input.as_ref().expect("checked");
-                let (run, _) = sched_race::execute(input, Bugs::one(self.bug));
+                let (run, _) = sched_race::execute(input, Bugs::one(self.bug), true);
                 let note = format!("{why}; re-ran its sched_race input instead");
                 (run.outcome, Some(note))
             }

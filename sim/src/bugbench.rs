@@ -175,7 +175,8 @@ fn check_random_engine(bug: Option<Bug>, seed: u64, deadline: Instant) -> (u64, 
             let body = move || {
                 let i = c.fetch_add(1, Ordering::Relaxed);
                 let params = (scenario.draw)(&mut ParamRng::new(base, i));
-                if let Some((_, report)) = harness::execute(scenario, &params, bugs).finding {
+                if let Some((_, report)) = harness::execute(scenario, &params, bugs, false).finding
+                {
                     let mut slot = f.lock().unwrap_or_else(|e| e.into_inner());
                     slot.get_or_insert(format!("{}/{}", report.kind, report.invariant));
                     panic!("finding");

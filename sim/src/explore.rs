@@ -446,10 +446,8 @@ fn run_block(
     let inner = block_scheduler(plan, block, (end - first) as usize);
     let run = run_executions(inner, gate, keep, move |k| {
         let params = &body_params[k.min(body_params.len() - 1)];
-        let mut outcome = harness::execute(scenario, params, bugs);
-        if !keep {
-            outcome.trace = Vec::new();
-        }
+        // The determinism check compares traces; otherwise a finding's replay traces it again.
+        let outcome = harness::execute(scenario, params, bugs, keep);
         let failed = outcome.finding.is_some();
         body_outcomes
             .lock()
@@ -631,6 +629,7 @@ fn execute_single(
     scenario: &'static Scenario,
     params: &Params,
     bugs: Bugs,
+    traced: bool,
 ) -> Single {
     crate::hooks::install();
     let outcome = Arc::new(Mutex::new(None));
@@ -643,7 +642,7 @@ fn execute_single(
         deadline: None,
     };
     let run = run_executions(inner, gate, false, move |_| {
-        let result = harness::execute(scenario, &params, bugs);
+        let result = harness::execute(scenario, &params, bugs, traced);
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         true
     });
@@ -669,7 +668,13 @@ pub fn replay(
     // thread happens to be switching: there `kobject::catch` would take it for a model bug.
     let mut replayer = ReplayScheduler::new_from_schedule(schedule);
     replayer.set_allow_incomplete();
-    let run = execute_single(Inner::Replay(replayer), scenario, params, Bugs::one(bug));
+    let run = execute_single(
+        Inner::Replay(replayer),
+        scenario,
+        params,
+        Bugs::one(bug),
+        true,
+    );
     match (run.shuttle_failure, run.outcome) {
         (Some(message), _) => match shuttle_report(message) {
             report if report.kind == "harness" => {
@@ -710,14 +715,17 @@ pub struct ByteRun {
     pub steps: u64,
 }
 
-/// Runs `scenario` with `params` once, every scheduling choice made by `scheduler`.
+/// Runs `scenario` with `params` once, every scheduling choice made by `scheduler`; `traced`
+/// as for [`harness::execute`].
 pub fn execute_bytes(
     scenario: &'static Scenario,
     params: &Params,
     bugs: Bugs,
     scheduler: ByteScheduler,
+    traced: bool,
 ) -> ByteRun {
-    let run = execute_single(Inner::Bytes(Box::new(scheduler)), scenario, params, bugs);
+    let inner = Inner::Bytes(Box::new(scheduler));
+    let run = execute_single(inner, scenario, params, bugs, traced);
     let outcome = match (run.shuttle_failure, run.outcome) {
         (Some(message), _) => Outcome {
             finding: Some((u32::MAX, shuttle_report(message))),

@@ -446,12 +446,14 @@ impl Ctx {
 /// Runs `scenario` with `params` once, its programs racing on simulated threads. Must be called
 /// inside a shuttle execution (its main task).
 ///
-/// Tracing is always on (it is cheap, and a determinism check compares whole traces). It adds
-/// no scheduling point: the trace reads a plain copy of `io_references`, never the shuttle
-/// atomic, so a traced run schedules exactly like an untraced one.
-pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs) -> Outcome {
+/// `traced` keeps the kernel's port events and the actions' spans, for a replay's timeline and
+/// the determinism check, which compares whole traces. The trace adds no scheduling point (it
+/// reads a plain copy of `io_references`, never the shuttle atomic), so a traced run schedules
+/// and ends exactly like an untraced one; exploration leaves it off, since a finding's replay
+/// traces it again.
+pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> Outcome {
     let ctx = Ctx {
-        k: Arc::new(boot(Platform::Shuttle, bugs, true)),
+        k: Arc::new(boot(Platform::Shuttle, bugs, traced)),
         first: Arc::new(FirstFinding::default()),
     };
     let mut spans = Vec::new();
@@ -500,6 +502,6 @@ pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs) -> Outcome {
 pub fn execute_any(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> Outcome {
     match params.threads() {
         1 => execute_native(scenario, params, bugs, traced),
-        _ => execute(scenario, params, bugs),
+        _ => execute(scenario, params, bugs, traced),
     }
 }

@@ -119,7 +119,7 @@ impl Shrinker<'_> {
             if input.params() != *params {
                 return None;
             }
-            let (run, _) = sched_race::execute(&input, Bugs::one(self.bug));
+            let (run, _) = sched_race::execute(&input, Bugs::one(self.bug), false);
             if let Some((_, report)) = run.outcome.finding {
                 if report.invariant == self.invariant {
                     return Some(Hit {

@@ -317,11 +317,13 @@ pub struct SchedRaceStats {
     pub from_fallback: usize,
 }
 
-/// One run of a decoded input, with its trace and recorded schedule.
-pub fn execute(input: &SchedRaceInput, bugs: Bugs) -> (ByteRun, SchedRaceStats) {
+/// One run of a decoded input and its recorded schedule; with its trace when `traced` (a
+/// replay's timeline; the fuzzer and the shrinker need only the finding).
+pub fn execute(input: &SchedRaceInput, bugs: Bugs, traced: bool) -> (ByteRun, SchedRaceStats) {
     let counts = ChoiceCounts::default();
     let scheduler = ByteScheduler::new(input, counts.clone());
-    let run = explore::execute_bytes(input.scenario, &input.params(), bugs, scheduler);
+    let params = input.params();
+    let run = explore::execute_bytes(input.scenario, &params, bugs, scheduler, traced);
     let stats = SchedRaceStats {
         scenario: input.scenario.name,
         steps: run.steps,
@@ -334,7 +336,7 @@ pub fn execute(input: &SchedRaceInput, bugs: Bugs) -> (ByteRun, SchedRaceStats) 
 /// Runs one input with `bugs`: `Err` is the first finding, prefixed with the input's line.
 pub fn run_sched_race(data: &[u8], bugs: Bugs) -> Result<SchedRaceStats, Report> {
     let input = SchedRaceInput::from_bytes(data);
-    let (run, stats) = execute(&input, bugs);
+    let (run, stats) = execute(&input, bugs, false);
     match run.outcome.finding {
         None => Ok(stats),
         Some((_, report)) => Err(Report {
@@ -363,7 +365,7 @@ pub fn single_bug(bugs: Bugs) -> Result<Option<Bug>, String> {
 /// input runs clean: there is nothing to replay.
 pub fn to_artifact(data: &[u8], bug: Option<Bug>) -> Result<Artifact, String> {
     let input = SchedRaceInput::from_bytes(data);
-    let (run, _) = execute(&input, Bugs::one(bug));
+    let (run, _) = execute(&input, Bugs::one(bug), false);
     let Some((_, finding)) = run.outcome.finding else {
         return Err(format!(
             "{} runs clean with bug {}: nothing to replay",
@@ -406,7 +408,13 @@ pub fn from_artifact(loaded: &artifact::Loaded) -> Option<SchedRaceInput> {
     let written = Rc::new(std::cell::RefCell::new(Vec::new()));
     let counts = ChoiceCounts::default();
     let scheduler = ByteScheduler::guided(&input, schedule, Rc::clone(&written), counts.clone());
-    explore::execute_bytes(input.scenario, &a.params, Bugs::one(loaded.bug), scheduler);
+    explore::execute_bytes(
+        input.scenario,
+        &a.params,
+        Bugs::one(loaded.bug),
+        scheduler,
+        false,
+    );
     if counts.from_fallback.get() > 0 {
         return None;
     }
@@ -464,11 +472,46 @@ mod tests {
             2u8, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0,
         ];
         let input = SchedRaceInput::from_bytes(&data);
-        let (a, sa) = execute(&input, Bugs::NONE);
-        let (b, sb) = execute(&input, Bugs::NONE);
+        let (a, sa) = execute(&input, Bugs::NONE, true);
+        let (b, sb) = execute(&input, Bugs::NONE, true);
         assert_eq!(a.schedule, b.schedule);
         assert_eq!(a.outcome, b.outcome);
         assert_eq!(sa, sb);
         assert!(sa.from_bytes <= input.choices.len());
+    }
+
+    /// The trace observes and never schedules: with it off, an input takes the same schedule
+    /// to the same finding, clean or not.
+    #[test]
+    fn tracing_does_not_change_a_run() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../corpus/regressions/sched_race"
+        );
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .expect("the committed sched_race regressions")
+            .map(|e| e.expect("a directory entry").path())
+            .collect();
+        files.sort();
+        let (mut events, mut found) = (0, 0);
+        for path in &files {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let bug = Bug::from_name(name.split("--").next().unwrap_or_default());
+            let input = SchedRaceInput::from_bytes(&std::fs::read(path).expect("readable"));
+            let (traced, st) = execute(&input, Bugs::one(bug), true);
+            let (plain, sp) = execute(&input, Bugs::one(bug), false);
+            assert!(plain.outcome.trace.is_empty(), "{name}");
+            assert_eq!(traced.schedule, plain.schedule, "{name}");
+            assert_eq!(traced.outcome.finding, plain.outcome.finding, "{name}");
+            assert_eq!(
+                (st.steps, st.from_bytes),
+                (sp.steps, sp.from_bytes),
+                "{name}"
+            );
+            events += traced.outcome.trace.len();
+            found += usize::from(plain.outcome.finding.is_some());
+        }
+        assert!(events > 0, "no traced run recorded a port event");
+        assert_eq!(found, files.len(), "every regression still finds its bug");
     }
 }
