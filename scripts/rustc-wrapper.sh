@@ -9,6 +9,9 @@
 #   arbitrary, ...) is built without it: the fuzzer has nothing to learn from their edges and
 #   comparisons, and each instrumented edge costs every execution (libFuzzer scans all counters
 #   after each run). KOBJSIM_INSTRUMENT_DEPS=1 instruments them as cargo fuzz would.
+#   The workspace's `kobject-unguided` (unguided/) is treated as a dependency: it is where the
+#   ledger's audit and the kernel's disposal are generated, code the fuzzer learns nothing from
+#   (see unguided/src/lib.rs).
 # A crate is the workspace's own when cargo builds it from a manifest under this repository.
 rustc="$1"
 shift
@@ -25,6 +28,7 @@ for arg in "$@"; do
 done
 own=0
 case "${CARGO_MANIFEST_DIR:-}" in
+  "$root"/unguided) ;;
   "$root" | "$root"/*) own=1 ;;
 esac
 if [ "$sancov" = 1 ] && [ "$own" = 0 ] && [ "${KOBJSIM_INSTRUMENT_DEPS:-0}" != 1 ]; then

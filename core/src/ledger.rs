@@ -101,6 +101,13 @@
 //!   both balances.
 //! * Which notification a request became: a request cancelled into a port-deleted notification
 //!   where XNU would have fired a dead-name one (or the reverse) consumes its right either way.
+//!
+//! # Where the audit's code is generated
+//! The audit's functions are `#[inline]`, so rustc generates their code in the crate that
+//! calls them. The simulator and the fuzz targets call them through `kobject-unguided`, which
+//! fuzz builds leave uninstrumented: the walks run after every action and would otherwise cost
+//! every execution thousands of coverage features and comparison hooks that guide nothing.
+//! The event hooks (`ledger_*`) run inside the model's operations and stay here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -121,6 +128,25 @@ pub enum Held {
     Receive(PortId),
     PortRef(PortId),
     ObjectRef(ObjId),
+}
+
+/// Where a caller's audits run: the ledger's own [`Kernel::audit`] and
+/// [`Kernel::audit_teardown`] by default. The fuzz targets pass the same two functions as
+/// generated in the `kobject-unguided` crate, which fuzz builds leave uninstrumented; what is
+/// checked is the same either way.
+#[derive(Clone, Copy, Debug)]
+pub struct Auditor {
+    pub audit: fn(&Kernel, &[Held]) -> Result<(), Finding>,
+    pub audit_teardown: fn(&Kernel) -> Result<(), Finding>,
+}
+
+impl Default for Auditor {
+    fn default() -> Auditor {
+        Auditor {
+            audit: Kernel::audit,
+            audit_teardown: Kernel::audit_teardown,
+        }
+    }
 }
 
 /// Which of a kernel object's slots (`ObjLocked::slot`, `ObjLocked::slot_sonce`).
@@ -188,6 +214,7 @@ struct Expected {
 impl Expected {
     /// Every right owns a reference (but an abandoned one); so do the kernel's receive right,
     /// an armed request and a prepared notification.
+    #[inline]
     fn refs(&self) -> u32 {
         (self.send + self.send_once + self.receive + self.armed + self.tokens + self.refs_extra)
             .saturating_sub(self.abandoned)
@@ -469,6 +496,7 @@ impl Kernel {
 
     /// Checks conservation of rights and references at a quiescent point. `held` lists what the
     /// caller holds outside the model (naked rights a test or driver keeps).
+    #[inline]
     pub fn audit(&self, held: &[Held]) -> Result<(), Finding> {
         let mut t = Tallies::sized(self.ports.high_water(), self.objects.high_water());
         let mut requests = requests::EntryRequests::default();
@@ -528,6 +556,7 @@ impl Kernel {
 
     /// The label contract (see the module header) for every entry of one space. Labels never change, so unlike [`Kernel::audit`] this holds at any
     /// point, not only at quiescence: a thread may check the space it alone changes.
+    #[inline]
     pub fn audit_space_labels(&self, space: SpaceId) -> Result<(), Finding> {
         let sg = self.is_write_lock(space);
         for (&name, entry) in &sg.is_table {
@@ -541,6 +570,7 @@ impl Kernel {
     /// The label contract of one entry, as copyout enforces it: a send or send-once right only
     /// to a port whose space label bits the space has, and never a send-once right to a port
     /// whose label substitutes (the label check refuses every right but a send right there).
+    #[inline]
     fn check_entry_label(
         &self,
         sg: &SpaceGuard<'_>,
@@ -596,6 +626,7 @@ impl Kernel {
     /// Whether copyout into `sg` must replace a send right to `p` (labeled `label`): a
     /// subst-once wrapper always, a task or thread port (or their read ports) with an alternate
     /// port when its task is the space's own.
+    #[inline]
     fn copyout_substitutes(&self, sg: &SpaceGuard<'_>, p: PortId, label: IpcLabel) -> bool {
         let subst = label & IPC_LABEL_SUBST_MASK;
         if subst == 0 {
@@ -620,6 +651,7 @@ impl Kernel {
         has_alt && task.is_some() && task == sg.is_task
     }
 
+    #[inline]
     fn audit_spaces(
         &self,
         t: &mut Tallies,
@@ -658,6 +690,7 @@ impl Kernel {
     /// counters that are not conserved quantities (make-send count, armed request, kernel
     /// receive right, subst-once target) against those records, and snapshots the rest for
     /// the comparison.
+    #[inline]
     fn audit_ports(
         &self,
         t: &mut Tallies,
@@ -714,6 +747,7 @@ impl Kernel {
         Ok(seen)
     }
 
+    #[inline]
     fn audit_objects(&self, t: &mut Tallies) -> Result<(), Finding> {
         for o in self.iter_live_objects() {
             let kind = self.object_kind(o);
@@ -741,6 +775,7 @@ impl Kernel {
     }
 
     /// An object's slots against the rights the ledger saw stored there.
+    #[inline]
     fn check_slots(&self, o: ObjId, send: IpcPort, sonce: IpcPort) -> Result<(), Finding> {
         let (want_send, want_sonce) = self.ledger.state.with(|s| {
             (
@@ -823,6 +858,7 @@ impl Kernel {
     }
 
     /// Teardown check: with every owner gone, only permanent ports and objects may remain.
+    #[inline]
     pub fn audit_teardown(&self) -> Result<(), Finding> {
         self.audit(&[])?;
         for p in self.live_ports() {
@@ -882,6 +918,7 @@ pub(crate) fn donates_on_arm(ty: IpcKobjectType) -> bool {
         .is_some_and(|i| i.no_senders.is_some())
 }
 
+#[inline]
 fn count_right(t: &mut Tallies, port: IpcPort, disposition: u32) -> Result<(), Finding> {
     let IpcPort::Port(p) = port else {
         return Ok(());
@@ -897,6 +934,7 @@ fn count_right(t: &mut Tallies, port: IpcPort, disposition: u32) -> Result<(), F
 }
 
 /// Rights a queued message owns.
+#[inline]
 fn count_kmsg_rights(kmsg: &Kmsg, t: &mut Tallies) -> Result<(), Finding> {
     let bits = kmsg.msgh_bits;
     count_right(t, kmsg.msgh_remote_port, mach_msgh_bits_remote(bits))?;
@@ -929,6 +967,7 @@ struct Seen {
 }
 
 /// The port's counters that the conservation walk does not cover, against the ledger's record.
+#[inline]
 fn check_port_record(g: &PortGuard<'_>, r: &records::PortRecord) -> Result<(), Finding> {
     let p = g.id;
     if g.ip_mscount != r.mscount {
@@ -985,6 +1024,7 @@ fn check_port_record(g: &PortGuard<'_>, r: &records::PortRecord) -> Result<(), F
 
 impl Seen {
     /// Whether the counters are exactly what the holders account for.
+    #[inline]
     fn balances(&self, e: &Expected) -> bool {
         self.srights == e.send && self.sorights == e.send_once && self.refs == e.refs()
     }
@@ -1027,6 +1067,7 @@ fn tally_slot<'a, T: Default>(
 
 impl Tallies {
     /// Room for every slot index handed out so far, so the walk never grows the tables.
+    #[inline]
     fn sized(ports: u32, objects: u32) -> Tallies {
         Tallies {
             ports: vec![(0, Expected::default()); ports as usize],
@@ -1034,15 +1075,18 @@ impl Tallies {
         }
     }
 
+    #[inline]
     fn port(&mut self, p: PortId) -> Result<&mut Expected, Finding> {
         tally_slot(&mut self.ports, p.0.idx, p.0.gen, &|| format!("{p}"))
     }
 
+    #[inline]
     fn object(&mut self, o: ObjId) -> Result<&mut u32, Finding> {
         tally_slot(&mut self.objects, o.0.idx, o.0.gen, &|| format!("{o}"))
     }
 
     /// The tally of `p` so far, left in place.
+    #[inline]
     fn peek_port(&self, p: PortId) -> Expected {
         match self.ports.get(p.0.idx as usize) {
             Some(slot) if slot.0 == p.0.gen => slot.1,
@@ -1051,6 +1095,7 @@ impl Tallies {
     }
 
     /// The tally of a live port, cleared so that what remains afterwards is dangling.
+    #[inline]
     fn take_port(&mut self, p: PortId) -> Expected {
         match self.ports.get_mut(p.0.idx as usize) {
             Some(slot) if slot.0 == p.0.gen => std::mem::take(slot).1,
@@ -1058,6 +1103,7 @@ impl Tallies {
         }
     }
 
+    #[inline]
     fn take_object(&mut self, o: ObjId) -> u32 {
         match self.objects.get_mut(o.0.idx as usize) {
             Some(slot) if slot.0 == o.0.gen => std::mem::take(slot).1,
@@ -1066,6 +1112,7 @@ impl Tallies {
     }
 
     /// After every live port and object took its tally, any tally left names a freed one.
+    #[inline]
     fn no_dangling_holders(&self) -> Result<(), Finding> {
         if let Some((idx, (gen, e))) = self.ports.iter().enumerate().find(|(_, (g, _))| *g != 0) {
             return Err(Finding::violation(

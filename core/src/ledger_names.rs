@@ -273,6 +273,7 @@ impl Kernel {
     }
 
     /// Checks the recorded reply ports (see the module header); freed ones are forgotten.
+    #[inline]
     pub(crate) fn audit_reply_ports(&self) -> Result<(), Finding> {
         let ports: Vec<PortId> = self
             .names_account
@@ -311,12 +312,14 @@ impl Kernel {
     }
 
     /// The account's dead names, to be checked space by space during the audit's walk.
+    #[inline]
     pub(crate) fn dead_names_expected(&self) -> DeadNames {
         self.names_account.with(|account| account.dead.clone())
     }
 
     /// Checks one locked space's port sets against the account: the same sets with the same
     /// members, each member a receive right of the space.
+    #[inline]
     pub(crate) fn audit_psets_of(&self, sg: &SpaceGuard<'_>) -> Result<(), Finding> {
         let space = sg.id;
         let want = self
@@ -348,6 +351,7 @@ impl Kernel {
     /// Checks the send and send-once rights of one locked space against the account (see the
     /// module header); `matched` counts the account's rights found, for
     /// [`Kernel::audit_urefs_left`]. Allocates nothing: one lookup per entry with a right.
+    #[inline]
     pub(crate) fn audit_urefs_of(
         &self,
         sg: &SpaceGuard<'_>,
@@ -385,6 +389,7 @@ impl Kernel {
 
     /// After every space: a right the account still holds that no entry matched has vanished
     /// from its space.
+    #[inline]
     pub(crate) fn audit_urefs_left(&self, matched: usize) -> Result<(), Finding> {
         let lost = self.names_account.with(|account| {
             (account.rights.len() != matched).then(|| account.rights.len() - matched)
@@ -401,6 +406,7 @@ impl Kernel {
     }
 
     /// Checks the dead names of one locked space against the account, striking them off.
+    #[inline]
     pub(crate) fn audit_dead_names_of(
         sg: &SpaceGuard<'_>,
         want: &mut DeadNames,
@@ -428,6 +434,7 @@ impl Kernel {
     }
 
     /// After every space: a dead name the account still holds has vanished from its space.
+    #[inline]
     pub(crate) fn audit_dead_names_left(want: DeadNames) -> Result<(), Finding> {
         match want.into_iter().next() {
             None => Ok(()),

@@ -32,6 +32,6 @@ pub mod sync;
 pub use bugs::{Bug, Bugs};
 pub use ipc_port::{IpcKobject, IpcPort, PortId, IP_DEAD, IP_NULL, IP_VALID};
 pub use kernel::{Kernel, ObjId, ObjKind, SpaceId};
-pub use ledger::Held;
+pub use ledger::{Auditor, Held};
 pub use outcome::{catch, Finding, FindingKind};
 pub use sync::Platform;

@@ -255,7 +255,7 @@ fn run_native_quietly(
         let (shared, mut actors) = (scenario.setup)(&k, params);
         let mut held: Vec<Held> = shared.held();
         held.extend(actors[0].hand());
-        k.audit(&held)?;
+        kobject_unguided::audit(&k, &held)?;
         let actor_state = &mut actors[0];
         let program = &params.programs[0];
         for i in 0..program.len() {
@@ -276,19 +276,21 @@ fn run_native_quietly(
             held.clear();
             held.extend(shared.held());
             held.extend(actor_state.hand());
-            k.audit(&held)?;
+            kobject_unguided::audit(&k, &held)?;
         }
         at = None;
         let mut stats = actor_state.stats.clone();
         stats.routines_reached = k.take_reached();
         end_of_run(&k, &shared, &mut actors, true);
-        k.audit_teardown()?;
+        kobject_unguided::audit_teardown(&k)?;
         Ok(stats)
     });
     close_span(&k, &mut spans);
+    let trace = k.take_trace();
+    kobject_unguided::dispose(k);
     NativeRun {
         result: result.and_then(|r| r).map_err(|f| locate(f, at, params)),
-        trace: k.take_trace(),
+        trace,
         spans,
         features,
     }
@@ -359,7 +361,7 @@ impl Ctx {
 
     /// Audits at a quiescent point with `held` outstanding; records a violation. True when clean.
     fn audit(&self, held: &[Held]) -> bool {
-        match self.k.audit(held) {
+        match kobject_unguided::audit(&self.k, held) {
             Ok(()) => true,
             Err(f) => {
                 self.first.record(actor(), f);
@@ -481,12 +483,12 @@ pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -
     }
     if !ctx.failed() {
         // audit_teardown begins with audit(&[]): conservation first, then leaks.
-        match catch(|| ctx.k.audit_teardown()) {
+        match catch(|| kobject_unguided::audit_teardown(&ctx.k)) {
             Ok(Ok(())) => {}
             Ok(Err(finding)) | Err(finding) => ctx.first.record(actor(), finding),
         }
     }
-    Outcome {
+    let outcome = Outcome {
         finding: ctx
             .first
             .take()
@@ -494,7 +496,11 @@ pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -
         trace: ctx.k.take_trace(),
         spans,
         stats,
+    };
+    if let Ok(k) = Arc::try_unwrap(ctx.k) {
+        kobject_unguided::dispose(k);
     }
+    outcome
 }
 
 /// Runs `params` the way its thread count says: one program natively, several under shuttle

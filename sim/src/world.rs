@@ -1588,7 +1588,7 @@ impl Actor {
             }
             let space = self.tasks[t].space;
             if self.stashed {
-                if let Err(finding) = k.audit_space_labels(space) {
+                if let Err(finding) = kobject_unguided::audit_space_labels(k, space) {
                     finding.raise();
                 }
             }

@@ -71,6 +71,7 @@ impl PortRecords {
     }
 
     /// The record of `p` for the audit (a default one if it has none).
+    #[inline]
     pub fn get(&self, p: PortId) -> PortRecord {
         match self.0.get(p.0.idx as usize) {
             Some(r) if r.gen == p.0.gen => *r,

@@ -25,6 +25,7 @@ pub(super) struct EntryRequests(BTreeMap<PortId, Vec<(u32, SpaceId, MachPortName
 
 impl EntryRequests {
     /// Notes `entry`'s request, if it has one.
+    #[inline]
     pub(super) fn note(&mut self, space: SpaceId, name: MachPortName, entry: &IpcEntry) {
         if let (Some(p), true) = (entry.ie_object, entry.ie_request != IE_REQ_NONE) {
             self.0
@@ -140,6 +141,7 @@ impl Kernel {
 
     /// The requests of locked port `g`: their rights as holders of the notify ports, their
     /// number against the events', and each against the entry that must name it.
+    #[inline]
     pub(super) fn audit_port_requests(
         g: &PortGuard<'_>,
         recorded: u32,

@@ -29,7 +29,7 @@ mod sut;
 use crate::ikot::*;
 use crate::mach::*;
 use crate::outcome::{catch, Finding};
-use crate::Bugs;
+use crate::{Auditor, Bugs};
 
 #[cfg(feature = "proptest")]
 pub use machine::{search, KobjectMachine};
@@ -335,9 +335,14 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(bugs: Bugs) -> Runner {
+        Runner::with_auditor(bugs, Auditor::default())
+    }
+
+    /// A runner whose kernel's audits run through `auditor`.
+    pub fn with_auditor(bugs: Bugs, auditor: Auditor) -> Runner {
         Runner {
             state: RefState::new(),
-            sut: Sut::new(bugs),
+            sut: Sut::with_auditor(bugs, auditor),
             stats: Stats::default(),
         }
     }

@@ -12,8 +12,8 @@ use crate::ipc_kobject::LabelCheck;
 use crate::ipc_port::{NsRequest, IKO_NULL};
 use crate::mach::*;
 use crate::outcome::{quiet_findings, Finding};
+use crate::{Auditor, SpaceId, IP_DEAD};
 use crate::{Bugs, Held, IpcKobject, IpcPort, Kernel, ObjId, ObjKind, Platform, PortId};
-use crate::{SpaceId, IP_DEAD};
 
 /// A disagreement between the kernel and the reference model.
 fn disagree(message: String) -> Finding {
@@ -37,10 +37,16 @@ pub struct Sut {
     spaces: BTreeMap<usize, SpaceId>,
     /// Each timer's receive right in its task's space, by port index.
     timer_names: BTreeMap<usize, MachPortName>,
+    auditor: Auditor,
 }
 
 impl Sut {
     pub fn new(bugs: Bugs) -> Sut {
+        Sut::with_auditor(bugs, Auditor::default())
+    }
+
+    /// A kernel whose audits run through `auditor`.
+    pub fn with_auditor(bugs: Bugs, auditor: Auditor) -> Sut {
         quiet_findings();
         let k = Kernel::new(Platform::Native, bugs);
         let space = k
@@ -53,6 +59,7 @@ impl Sut {
             space,
             spaces: BTreeMap::new(),
             timer_names: BTreeMap::new(),
+            auditor,
         }
     }
 
@@ -405,7 +412,7 @@ impl Sut {
             ));
         }
         self.check_objects(s)?;
-        k.audit(&held)
+        (self.auditor.audit)(k, &held)
     }
 
     fn check_objects(&self, s: &RefState) -> Result<(), Finding> {
@@ -483,6 +490,6 @@ impl Sut {
                 k.object_destroy(self.objs[i]);
             }
         }
-        k.audit_teardown()
+        (self.auditor.audit_teardown)(k)
     }
 }

@@ -1,0 +1,76 @@
+//! The model's code that no fuzzer is guided through, generated in a crate of its own.
+//!
+//! A fuzz build instruments code so that libFuzzer learns from its edges and comparisons, and
+//! every instrumented edge or comparison an execution runs costs it: a feature to collect, a
+//! hook to call. The ledger's audit runs after every action and walks every port, space and
+//! object, and the kernel's disposal walks every slot of its arenas: thousands of edges and
+//! comparisons per execution that tell the fuzzer nothing about which input reached a new path
+//! of the model. So the repository's rustc wrapper (scripts/rustc-wrapper.sh) builds this crate
+//! without coverage instrumentation, and the audit's functions in `kobject` are `#[inline]`:
+//! rustc generates an inline function's code, like a generic's, in the crate that calls it,
+//! which for the simulator and the fuzz targets is this one.
+//!
+//! What is checked is `kobject`'s (its `ledger` module); this crate only decides where the code
+//! is generated. The model's own functions the audit calls (`ip_mq_lock`, `is_write_lock`, ...)
+//! stay in `kobject`, instrumented, as do the ledger's event hooks, which run inside the
+//! model's operations.
+
+use kobject::{Auditor, Finding, Held, Kernel, SpaceId};
+
+/// [`Kernel::audit`]: conservation of rights and references at a quiescent point.
+pub fn audit(k: &Kernel, held: &[Held]) -> Result<(), Finding> {
+    k.audit(held)
+}
+
+/// [`Kernel::audit_teardown`]: conservation, then nothing but permanent ports and objects left.
+pub fn audit_teardown(k: &Kernel) -> Result<(), Finding> {
+    k.audit_teardown()
+}
+
+/// [`Kernel::audit_space_labels`]: the label contract for every entry of one space.
+pub fn audit_space_labels(k: &Kernel, space: SpaceId) -> Result<(), Finding> {
+    k.audit_space_labels(space)
+}
+
+/// The two audits as a [`kobject::reference_model::Runner`] takes them.
+pub const AUDITOR: Auditor = Auditor {
+    audit,
+    audit_teardown,
+};
+
+/// Drops a kernel: its arenas' slots, queued messages and records are freed here, by drop glue
+/// generated in this crate.
+pub fn dispose(k: Kernel) {
+    drop(k);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kobject::{Bugs, Platform};
+
+    /// The audits here are the ledger's: the same verdict on a balanced kernel, on a holder list
+    /// that claims a right nobody made, and at teardown with a leaked right.
+    #[test]
+    fn the_audits_are_the_ledgers() {
+        kobject::outcome::quiet_findings();
+        let k = Kernel::new(Platform::Native, Bugs::NONE);
+        let sem = k.semaphore_create();
+        k.object_reference(sem);
+        let p = k.convert_lazy_object_to_port(sem).id();
+        let held = [Held::Send(p)];
+        assert_eq!(audit(&k, &held), k.audit(&held));
+        assert!(audit(&k, &held).is_ok());
+        let claimed = [Held::Send(p), Held::Send(p)];
+        let finding = audit(&k, &claimed).expect_err("a send right nobody made");
+        assert_eq!(finding.invariant, "send-right-overcount");
+        assert_eq!(Err(finding), k.audit(&claimed));
+        let leaked = audit_teardown(&k).expect_err("the semaphore and its right remain");
+        assert_eq!(Err(leaked), k.audit_teardown());
+        for a in [AUDITOR, Auditor::default()] {
+            assert!((a.audit)(&k, &held).is_ok());
+            assert!((a.audit)(&k, &claimed).is_err());
+        }
+        dispose(k);
+    }
+}
