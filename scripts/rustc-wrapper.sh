@@ -10,8 +10,8 @@
 #   comparisons, and each instrumented edge costs every execution (libFuzzer scans all counters
 #   after each run). KOBJSIM_INSTRUMENT_DEPS=1 instruments them as cargo fuzz would.
 #   The workspace's `kobject-unguided` (unguided/) is treated as a dependency: it is where the
-#   ledger's audit and the kernel's disposal are generated, code the fuzzer learns nothing from
-#   (see unguided/src/lib.rs).
+#   ledger's audit and the kernel's boot and disposal are generated, code the fuzzer learns
+#   nothing from (see unguided/src/lib.rs).
 # A crate is the workspace's own when cargo builds it from a manifest under this repository.
 rustc="$1"
 shift

@@ -172,6 +172,7 @@ impl Kernel {
     }
 
     /// Number of out-of-line copies still owned by someone.
+    #[inline]
     pub fn ool_live_count(&self) -> usize {
         self.ool.with(|o| o.live.len())
     }

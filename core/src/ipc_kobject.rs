@@ -87,6 +87,7 @@ impl Kernel {
     /// Models ipc_kobject_register_startup (osfmk/kern/ipc_kobject.c, xnu-11215.1.10).
     /// # Conditions
     /// Boot time. Registering a type twice panics as in XNU.
+    #[inline]
     pub fn ipc_kobject_register_startup(&mut self, ops: IpcKobjectOps) {
         let slot = &mut self.ops[ops.iko_op_type as usize];
         if slot.iko_op_type != IKOT_NONE {
@@ -97,6 +98,7 @@ impl Kernel {
 
     /// Models ipc_kobject_ops_get (osfmk/kern/ipc_kobject.c, xnu-11215.1.10).
     /// An unregistered in-range type yields the all-zero ops.
+    #[inline]
     pub fn ipc_kobject_ops_get(&self, ikot: IpcKobjectType) -> &IpcKobjectOps {
         if ikot >= IKOT_MAX_TYPE {
             xnu_panic!("invalid kobject type {}", ikot);

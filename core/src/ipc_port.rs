@@ -303,6 +303,7 @@ impl Kernel {
 
     /// `ip_mq_lock`. The generation is checked again once the lock is held, since a racing
     /// final release may have freed the port while this thread waited.
+    #[inline]
     pub fn ip_mq_lock(&self, p: PortId) -> PortGuard<'_> {
         let Ok(live) = self.ports.get_live(p.0) else {
             port_used_after_free(p)
@@ -321,6 +322,7 @@ impl Kernel {
 
     /// `ip_mq_lock` of a port that may have been freed meanwhile (a chain the caller holds no
     /// reference along): `None` then.
+    #[inline]
     pub(crate) fn ip_mq_lock_if_live(&self, p: PortId) -> Option<PortGuard<'_>> {
         let live = self.ports.get_live(p.0).ok()?;
         let state = live.value.lock.lock();
@@ -337,11 +339,13 @@ impl Kernel {
     }
 
     /// `ip_active`, read without the lock as XNU allows.
+    #[inline]
     pub fn ip_active(&self, p: PortId) -> bool {
         self.port(p).io_bits.load(MemOrder::Relaxed) & IO_BITS_ACTIVE != 0
     }
 
     /// `ip_kotype`, read without the lock.
+    #[inline]
     pub fn ip_kotype(&self, p: PortId) -> IpcKobjectType {
         self.port(p).io_bits.load(MemOrder::Relaxed) & IO_BITS_KOTYPE
     }

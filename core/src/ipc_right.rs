@@ -887,6 +887,7 @@ impl Kernel {
 
     /// The kobject label of `p` (`ikol_label`), if it has one, read under the port lock (for
     /// the auditor's label contract).
+    #[inline]
     pub(crate) fn port_kolabel(&self, p: PortId) -> Option<IpcLabel> {
         self.ip_mq_lock(p).ip_kolabel.map(|l| l.ikol_label)
     }

@@ -125,6 +125,7 @@ impl std::ops::DerefMut for SpaceGuard<'_> {
 impl Kernel {
     /// Makes `ipc_space_kernel` and `ipc_space_reply` (`ipc_space_create_special`): label
     /// `IPC_LABEL_SPECIAL`, no task.
+    #[inline]
     pub(crate) fn boot_special_spaces(&self) {
         for expected in [IPC_SPACE_KERNEL, IPC_SPACE_REPLY] {
             let space = self.ipc_space_create_labeled(IPC_LABEL_SPECIAL, None);
@@ -137,6 +138,7 @@ impl Kernel {
     }
 
     /// Models `ipc_space_create` with a label and its task; `None` when the space arena is full.
+    #[inline]
     pub fn ipc_space_create_labeled(
         &self,
         label: IpcLabel,
@@ -152,6 +154,7 @@ impl Kernel {
     }
 
     /// `is_write_lock`.
+    #[inline]
     pub fn is_write_lock(&self, space: SpaceId) -> SpaceGuard<'_> {
         let Ok(s) = self.spaces.get(space.0) else {
             crate::outcome::Finding::use_after_free(format!("{space:?} used after it was freed"))
@@ -165,6 +168,7 @@ impl Kernel {
 
     /// `is_write_lock` of a space that may have been freed meanwhile: `None` then (the ledger's
     /// late looks at a name whose space may be gone).
+    #[inline]
     pub(crate) fn is_write_lock_if_live(&self, space: SpaceId) -> Option<SpaceGuard<'_>> {
         let live = self.spaces.get_live(space.0).ok()?;
         let state = live.value.lock.lock();

@@ -218,10 +218,12 @@ pub struct Kernel {
 impl Kernel {
     /// Boots a kernel: arenas, the kobject registry (every `IPC_KOBJECT_DEFINE` of the tree) and
     /// the kernel and reply spaces.
+    #[inline]
     pub fn new(platform: Platform, bugs: Bugs) -> Kernel {
         Kernel::with_limits(platform, bugs, Limits::default())
     }
 
+    #[inline]
     pub fn with_limits(platform: Platform, bugs: Bugs, limits: Limits) -> Kernel {
         let mut k = Kernel {
             platform,
@@ -333,24 +335,29 @@ impl Kernel {
     }
 
     /// Live ports, in arena order.
+    #[inline]
     pub fn live_ports(&self) -> Vec<PortId> {
         self.iter_live_ports().collect()
     }
 
     /// Live kernel objects, in arena order.
+    #[inline]
     pub fn live_objects(&self) -> Vec<ObjId> {
         self.iter_live_objects().collect()
     }
 
     /// Live ports in arena order, without collecting them (the auditor's walk).
+    #[inline]
     pub(crate) fn iter_live_ports(&self) -> impl Iterator<Item = PortId> + '_ {
         self.ports.live().map(PortId)
     }
 
+    #[inline]
     pub(crate) fn iter_live_objects(&self) -> impl Iterator<Item = ObjId> + '_ {
         self.objects.live().map(ObjId)
     }
 
+    #[inline]
     pub(crate) fn iter_live_spaces(&self) -> impl Iterator<Item = SpaceId> + '_ {
         self.spaces.live().map(SpaceId)
     }

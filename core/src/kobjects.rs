@@ -65,6 +65,7 @@ fn build_registered_ops() -> Vec<IpcKobjectOps> {
 }
 
 impl Kernel {
+    #[inline]
     pub(crate) fn object(&self, o: ObjId) -> &KObject {
         match self.objects.get(o.0) {
             Ok(obj) => obj,
@@ -77,10 +78,12 @@ impl Kernel {
         self.objects.is_live(o.0)
     }
 
+    #[inline]
     pub fn object_kind(&self, o: ObjId) -> ObjKind {
         crate::kernel::obj_kind_from(self.object(o).kind.load(MemOrder::Relaxed))
     }
 
+    #[inline]
     pub fn object_refs(&self, o: ObjId) -> u32 {
         self.object(o).refs.load(MemOrder::Relaxed)
     }
@@ -166,6 +169,7 @@ impl Kernel {
     }
 
     /// `get_threadtask`: the task a thread belongs to (immutable after creation).
+    #[inline]
     pub fn get_threadtask(&self, thread: ObjId) -> Option<ObjId> {
         let obj = self.object(thread);
         if crate::kernel::obj_kind_from(obj.kind.load(MemOrder::Relaxed)) != ObjKind::Thread {

@@ -134,7 +134,7 @@ const NATIVE_ACTOR: u32 = 1;
 /// Boots the kernel of a run: every kernel of the one world dispatches through the table with the
 /// synthetic `MIG_NO_REPLY` routine ([`crate::typed::mig_table`]).
 fn boot(platform: Platform, bugs: Bugs, traced: bool) -> Kernel {
-    let mut kernel = Kernel::new(platform, bugs);
+    let mut kernel = kobject_unguided::boot(platform, bugs);
     kernel.set_static_mig_table(crate::typed::mig_table());
     if traced {
         // shuttle's task lookup panics outside an execution: a native run names its one thread.

@@ -3,19 +3,21 @@
 //! A fuzz build instruments code so that libFuzzer learns from its edges and comparisons, and
 //! every instrumented edge or comparison an execution runs costs it: a feature to collect, a
 //! hook to call. The ledger's audit runs after every action and walks every port, space and
-//! object, and the kernel's disposal walks every slot of its arenas: thousands of edges and
-//! comparisons per execution that tell the fuzzer nothing about which input reached a new path
-//! of the model. So the repository's rustc wrapper (scripts/rustc-wrapper.sh) builds this crate
-//! without coverage instrumentation, and the audit's functions in `kobject` are `#[inline]`:
-//! rustc generates an inline function's code, like a generic's, in the crate that calls it,
-//! which for the simulator and the fuzz targets is this one.
+//! object; the kernel's boot and disposal run once per execution and do the same thing every
+//! time: thousands of edges and comparisons per execution that tell the fuzzer nothing about
+//! which input reached a new path of the model. So the repository's rustc wrapper
+//! (scripts/rustc-wrapper.sh) builds this crate without coverage instrumentation, and the
+//! functions these paths run in `kobject` are `#[inline]`: rustc generates an inline function's
+//! code, like a generic's, in the crate that calls it, which for the simulator and the fuzz
+//! targets is this one.
 //!
 //! What is checked is `kobject`'s (its `ledger` module); this crate only decides where the code
-//! is generated. The model's own functions the audit calls (`ip_mq_lock`, `is_write_lock`, ...)
-//! stay in `kobject`, instrumented, as do the ledger's event hooks, which run inside the
-//! model's operations.
+//! is generated. `kobject` keeps its own copies of the same functions, instrumented, for the
+//! model's operations: the accessors the audit shares with them (`ip_mq_lock`,
+//! `is_write_lock`, ...) are instrumented where the model calls them and not where the audit
+//! does. The ledger's event hooks run inside the model's operations and stay instrumented.
 
-use kobject::{Auditor, Finding, Held, Kernel, SpaceId};
+use kobject::{Auditor, Bugs, Finding, Held, Kernel, Platform, SpaceId};
 
 /// [`Kernel::audit`]: conservation of rights and references at a quiescent point.
 pub fn audit(k: &Kernel, held: &[Held]) -> Result<(), Finding> {
@@ -38,6 +40,12 @@ pub const AUDITOR: Auditor = Auditor {
     audit_teardown,
 };
 
+/// [`Kernel::new`]: a booted kernel (its arenas, the registered kobject types, the special
+/// spaces), the same every time, so the fuzzer has nothing to learn from it.
+pub fn boot(platform: Platform, bugs: Bugs) -> Kernel {
+    Kernel::new(platform, bugs)
+}
+
 /// Drops a kernel: its arenas' slots, queued messages and records are freed here, by drop glue
 /// generated in this crate.
 pub fn dispose(k: Kernel) {
@@ -47,14 +55,13 @@ pub fn dispose(k: Kernel) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kobject::{Bugs, Platform};
 
     /// The audits here are the ledger's: the same verdict on a balanced kernel, on a holder list
     /// that claims a right nobody made, and at teardown with a leaked right.
     #[test]
     fn the_audits_are_the_ledgers() {
         kobject::outcome::quiet_findings();
-        let k = Kernel::new(Platform::Native, Bugs::NONE);
+        let k = boot(Platform::Native, Bugs::NONE);
         let sem = k.semaphore_create();
         k.object_reference(sem);
         let p = k.convert_lazy_object_to_port(sem).id();
