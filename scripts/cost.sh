@@ -150,8 +150,8 @@ groups() {
     function group(f) {
       if (f ~ /LLVMFuzzerTestOneInput/) return "target"
       if (f ~ /__sanitizer_cov_trace_/) return "hooks"
-      if (f ~ /(^|[^a-z_])ledger::/) return "audit"
-      if (f ~ /kobject::kernel::Kernel::(new|with_limits)$/) return "boot"
+      if (f ~ /(^|[^a-z_])ledger::|^kobject_unguided::audit/) return "audit"
+      if (f ~ /kobject::kernel::Kernel::(new|with_limits)$|^kobject_unguided::boot$/) return "boot"
       return ""
     }
     /^(summary|totals):/ { total = $2; next }
@@ -202,8 +202,8 @@ breakdown() {
       row("all instructions", t)
       row("libFuzzer (fuzzer::, outside the target)", t - tg)
       row("the target (LLVMFuzzerTestOneInput)", tg)
-      row("  the ledger'"'"'s audit (ledger::, with its hooks)", a)
-      row("  kernel boot (Kernel::new / with_limits, with its hooks)", b)
+      row("  the ledger'"'"'s audit (ledger::, kobject_unguided::audit*)", a)
+      row("  kernel boot (kobject_unguided::boot, Kernel::new)", b)
       row("  the world / model / other (the rest of the target)", tg - a - b)
       row("comparison hooks (__sanitizer_cov_trace_*; within the above)", h)
     }'
