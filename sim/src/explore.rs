@@ -709,8 +709,10 @@ pub struct ByteRun {
     /// A deadlock or the step bound is a finding like any other here; so is any other failure
     /// of shuttle's, which would be a bug of the byte scheduler itself (kind `harness`).
     pub outcome: Outcome,
-    /// shuttle's schedule string, which `kobjsim replay` replays without the bytes.
-    pub schedule: String,
+    /// The schedule shuttle took, which `kobjsim replay` replays without the bytes. Encoded
+    /// ([`encode_schedule`]) only where an artifact needs it: encoding costs about a tenth of a
+    /// `sched_race` execution's instructions.
+    pub schedule: Schedule,
     /// Scheduling decisions taken.
     pub steps: u64,
 }
@@ -743,7 +745,7 @@ pub fn execute_bytes(
     };
     ByteRun {
         outcome,
-        schedule: encode_schedule(&run.schedule),
+        schedule: run.schedule,
         steps: run.steps,
     }
 }

@@ -125,7 +125,7 @@ impl Shrinker<'_> {
                     return Some(Hit {
                         params: params.clone(),
                         report,
-                        race: Some((input, run.schedule)),
+                        race: Some((input, crate::explore::encode_schedule(&run.schedule))),
                     });
                 }
             }

@@ -381,7 +381,7 @@ pub fn to_artifact(data: &[u8], bug: Option<Bug>) -> Result<Artifact, String> {
         iteration: input.iteration,
         scheduler: artifact::SCHED_RACE_SCHEDULER.to_string(),
         depth: 0,
-        schedule: run.schedule,
+        schedule: explore::encode_schedule(&run.schedule),
         bug: bug.map(|b| b.name().to_string()),
         finding,
         fuzz_input: Some(artifact::hex_encode(&input.to_bytes())),
