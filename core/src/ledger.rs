@@ -104,10 +104,11 @@
 //!
 //! # Where the audit's code is generated
 //! The audit's functions, and the kernel accessors they call, are `#[inline]`, so rustc
-//! generates their code in the crate that calls them. The simulator and the fuzz targets call them through `kobject-unguided`, which
-//! fuzz builds leave uninstrumented: the walks run after every action and would otherwise cost
-//! every execution thousands of coverage features and comparison hooks that guide nothing.
-//! The event hooks (`ledger_*`) run inside the model's operations and stay here.
+//! generates their code in the crate that calls them. The simulator and the fuzz targets call
+//! them through `kobject-unguided`, which fuzz builds leave uninstrumented: the walks run after
+//! every action and would otherwise cost every execution thousands of coverage features and
+//! comparison hooks that guide nothing. The event hooks (`ledger_*`) run inside the model's
+//! operations and stay here.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -448,11 +448,12 @@ impl Ctx {
 /// Runs `scenario` with `params` once, its programs racing on simulated threads. Must be called
 /// inside a shuttle execution (its main task).
 ///
-/// `traced` keeps the kernel's port events and the actions' spans, for a replay's timeline and
-/// the determinism check, which compares whole traces. The trace adds no scheduling point (it
-/// reads a plain copy of `io_references`, never the shuttle atomic), so a traced run schedules
-/// and ends exactly like an untraced one; exploration leaves it off, since a finding's replay
-/// traces it again.
+/// `traced` keeps the kernel's port events, which the actions' spans then bound, for a
+/// replay's timeline and the determinism check, which compares whole traces (untraced, the
+/// spans are still kept, empty, for the finding's "at action" prefix). The trace adds no
+/// scheduling point (it reads a plain copy of `io_references`, never the shuttle atomic), so a
+/// traced run schedules and ends exactly like an untraced one; exploration leaves it off, since
+/// a finding's replay traces it again.
 pub fn execute(scenario: &Scenario, params: &Params, bugs: Bugs, traced: bool) -> Outcome {
     let ctx = Ctx {
         k: Arc::new(boot(Platform::Shuttle, bugs, traced)),
