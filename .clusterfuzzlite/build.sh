@@ -8,7 +8,10 @@ cd "$SRC/kobjsim"
 targets=(mig_dispatch kobject_lifecycle mig_hash sched_race artifact_parse)
 target_dir="$PWD/target/fuzz-cflite"
 for target in "${targets[@]}"; do
-  cargo fuzz build -O --target-dir "$target_dir" "$target"
+  features=()
+  # The simulator's targets need the simulator (see fuzz/Cargo.toml); the others link without it.
+  case "$target" in sched_race | artifact_parse) features=(--features sim) ;; esac
+  cargo fuzz build -O --target-dir "$target_dir" "${features[@]}" "$target"
 done
 bin_dir="$target_dir/x86_64-unknown-linux-gnu/release"
 for target in "${targets[@]}"; do

@@ -6,8 +6,8 @@
 # over no input: "load", where most inputs bring new coverage and libFuzzer records it), again
 # for the same inputs run a second time in the same process ("steady": no input brings new
 # coverage, as in almost every execution of a fuzzing campaign), and for the plain function
-# outside libFuzzer (`Target::run` in
-# fuzz/examples/cost_plain.rs, minus a run that reads the inputs and runs only the empty one);
+# outside libFuzzer (`Target::run` in fuzz/lib/examples/cost_plain.rs, built with the features
+# of the target's fuzz binary, minus a run that reads the inputs and runs only the empty one);
 # and exec/s of the fuzz binary fuzzing SECONDS from the same inputs (seed 1; machine load
 # moves it, the counts do not).
 # usage: scripts/cost.sh [--inputs N] [--seconds S] [--breakdown] [TARGET...]
@@ -54,10 +54,14 @@ done
 unset KOBJSIM_BUG KOBJSIM_REACH_FILE
 KOBJSIM_FUZZ_MODE=none fuzz_setup
 fuzz_build "${targets[@]}"
-cargo build --release -q -p kobject-fuzz --example cost_plain
-plain="target/release/examples/cost_plain"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# The plain functions built as their fuzz binaries are: the simulator's targets with feature
+# `sim`, the others without it (fuzz_features).
+cargo build --release -q -p kobject-fuzz --example cost_plain --no-default-features
+cp target/release/examples/cost_plain "$scratch/cost_plain-lean"
+cargo build --release -q -p kobject-fuzz --example cost_plain
+cp target/release/examples/cost_plain "$scratch/cost_plain-sim"
 mkdir -p "$scratch/none"
 
 # Total instructions (callgrind's Ir) of a command, its profile kept in $scratch/NAME.out.
@@ -94,6 +98,9 @@ for target in "${targets[@]}"; do
   [[ $n -gt 0 ]] || { echo "cost: $seeds has no inputs" >&2; exit 1; }
   cp "${files[@]}" "$set_dir/"
   bin="$FUZZ_BIN_DIR/$target"
+  fuzz_features "$target"
+  plain="$scratch/cost_plain-lean"
+  [[ ${#FUZZ_FEATURES[@]} -eq 0 ]] || plain="$scratch/cost_plain-sim"
   lf=(-runs=0 -seed=1 -rss_limit_mb=0)
   base="$(count "fuzz-none-$target" "$bin" "${lf[@]}" "$scratch/none")"
   total="$(count "fuzz-$target" "$bin" "${lf[@]}" "$set_dir")"

@@ -24,6 +24,13 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   echo "fuzz-ci: cargo +nightly fuzz run mig_dispatch" >&2
   cargo +nightly fuzz run mig_dispatch -- -runs=2000
 fi
+# The single-threaded targets link only what they run: no shuttle, no proptest (fuzz/Cargo.toml).
+lean="$(cargo tree -q -p kobject-fuzz-targets -e normal --prefix none | grep -E '^(shuttle|proptest)' || true)"
+if [[ -n "$lean" ]]; then
+  echo "fuzz-ci: the single-threaded fuzz targets depend on:" >&2
+  echo "$lean" >&2
+  exit 1
+fi
 for target in "${FUZZ_TARGETS[@]}"; do
   scripts/fuzz.sh "$target" "$seconds"
 done

@@ -30,6 +30,16 @@ fuzz_setup() {
   fi
 }
 
+# Sets FUZZ_FEATURES to the cargo features TARGET's binary needs: the simulator's targets run
+# shuttle and read artifacts (feature `sim` of kobject-fuzz-targets, fuzz/Cargo.toml); the others
+# build without it, so their binaries link neither shuttle nor proptest.
+fuzz_features() {
+  case "$1" in
+    sched_race | artifact_parse) FUZZ_FEATURES=(--features sim) ;;
+    *) FUZZ_FEATURES=() ;;
+  esac
+}
+
 # After fuzz_setup: build without comparison tracing, into a directory of its own.
 fuzz_no_trace_compares() {
   FUZZ_FLAGS[-1]="${FUZZ_FLAGS[-1]}-nocmp"
@@ -52,7 +62,8 @@ fuzz_build() {
   FUZZ_BIN_DIR="${FUZZ_FLAGS[-1]}/x86_64-unknown-linux-gnu/release"
   log="$(mktemp)"
   for t in "$@"; do
-    if ! "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "$t" >"$log" 2>&1; then
+    fuzz_features "$t"
+    if ! "${FUZZ_CARGO[@]}" build "${FUZZ_FLAGS[@]}" "${FUZZ_FEATURES[@]}" "$t" >"$log" 2>&1; then
       cat "$log" >&2
       rm -f "$log"
       echo "fuzz: building $t failed" >&2

@@ -67,7 +67,9 @@ echo "fuzz: $target, $FUZZ_MODE, bug ${KOBJSIM_BUG:-none}, ${seconds:-unbounded}
 marker="$(mktemp)"
 trap 'rm -f "$marker"' EXIT
 status=0
-"${FUZZ_CARGO[@]}" run "${FUZZ_FLAGS[@]}" "$target" "$work" "$seeds" -- "${args[@]}" || status=$?
+fuzz_features "$target"
+"${FUZZ_CARGO[@]}" run "${FUZZ_FLAGS[@]}" "${FUZZ_FEATURES[@]}" "$target" "$work" "$seeds" -- \
+  "${args[@]}" || status=$?
 
 mapfile -t crashes < <(find "$artifacts" -maxdepth 1 -type f \
   \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) -newer "$marker" 2>/dev/null || true)

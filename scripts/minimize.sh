@@ -30,7 +30,8 @@ name="$(basename -- "$file")"
 name="${name#*--}"
 out="$artifacts/minimized-from-$name"
 rm -f "$out"
-"${FUZZ_CARGO[@]}" tmin "${FUZZ_FLAGS[@]}" "$target" "$file" -- \
+fuzz_features "$target"
+"${FUZZ_CARGO[@]}" tmin "${FUZZ_FLAGS[@]}" "${FUZZ_FEATURES[@]}" "$target" "$file" -- \
   -exact_artifact_path="$out" >"$artifacts/tmin.log" 2>&1 || true
 if [[ ! -s "$out" ]]; then
   echo "minimize: tmin produced nothing (see $artifacts/tmin.log); saving the input as is" >&2

@@ -88,13 +88,21 @@ for name in "${names[@]}"; do
   python3 scripts/mutants.py apply "$name" "$work/tree"
   # Only what the chosen engines run is built.
   wants() { printf '%s\n' "${engines[@]}" | grep -qx -- "$1"; }
-  fuzzing=0
-  for e in mig_dispatch kobject_lifecycle sched_race mig_hash; do wants "$e" && fuzzing=1; done
+  # Each fuzz target with the features it needs (fuzz_features): one build of them all would
+  # give every binary the simulator's.
+  build_fuzz_targets() {
+    local e
+    for e in mig_dispatch kobject_lifecycle sched_race mig_hash; do
+      wants "$e" || continue
+      fuzz_features "$e"
+      "${FUZZ_CARGO[@]}" build -s none --target-dir "$CARGO_TARGET_DIR/fuzz" \
+        "${FUZZ_FEATURES[@]}" "$e" >/dev/null 2>&1 || return 1
+    done
+  }
   (cd "$work/tree" &&
     { ! wants sim || cargo build -q --release -p kobjsim 2>/dev/null; } &&
     { ! wants tests || cargo test -q --release -p kobject -p kobject-fuzz --no-run 2>/dev/null; } &&
-    { [[ $fuzzing -eq 0 ]] ||
-      "${FUZZ_CARGO[@]}" build -s none --target-dir "$CARGO_TARGET_DIR/fuzz" >/dev/null 2>&1; }) || {
+    build_fuzz_targets) || {
     echo "mutants: $name does not build" >&2
     exit 2
   }

@@ -4,15 +4,16 @@
 //!
 //! shuttle installs its hook at its first execution in a process, wrapping the hook in place then,
 //! and prints a failure banner from it for every panic inside an execution. Ours must wrap
-//! shuttle's to silence that too, so [`install`] runs one trivial execution first.
+//! shuttle's to silence that too, so [`install`] runs one trivial execution first (where the
+//! simulator is built: without feature `sim` no shuttle hook comes).
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic;
 use std::sync::Once;
 
-use shuttle::scheduler::RandomScheduler;
-use shuttle::Runner;
+#[cfg(feature = "sim")]
+use shuttle::{scheduler::RandomScheduler, Runner};
 
 thread_local! {
     /// Set while this OS thread runs simulations: panics are expected and reported as values.
@@ -24,6 +25,7 @@ thread_local! {
 pub fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        #[cfg(feature = "sim")]
         Runner::new(
             RandomScheduler::new_from_seed(0, 1),
             crate::explore::shuttle_config(),

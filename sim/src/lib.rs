@@ -14,10 +14,19 @@
 //! * [`hooks`] keeps expected panics (findings) off the terminal, [`bench`] measures throughput;
 //! * [`fuzzing`] holds the plain functions of the fuzz targets the simulator also runs
 //!   (`mig_dispatch`, `sched_race`, `artifact_parse`), [`bugbench`] the known-bug benchmark.
+//!
+//! Feature `sim` (default) is the simulator proper: everything that runs under shuttle, the
+//! artifacts, the shrinker and the benchmarks. Without it, what is left is the one world run
+//! natively, which the single-threaded fuzz targets link: their kernels' locks then have no
+//! shuttle arm to test on every lock and unlock, and the binaries carry no shuttle or proptest.
 
+#[cfg(feature = "sim")]
 pub mod artifact;
+#[cfg(feature = "sim")]
 pub mod bench;
+#[cfg(feature = "sim")]
 pub mod bugbench;
+#[cfg(feature = "sim")]
 pub mod explore;
 pub mod fuzzing;
 pub mod harness;
@@ -26,11 +35,13 @@ pub mod lang;
 pub mod params;
 pub mod scenario;
 pub mod seed;
+#[cfg(feature = "sim")]
 pub mod shrink;
 pub mod trace;
 pub mod typed;
 pub mod world;
 
+#[cfg(feature = "sim")]
 pub use explore::{SchedulerKind, Violation};
 pub use harness::Report;
 pub use params::Params;

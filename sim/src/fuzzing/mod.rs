@@ -8,7 +8,9 @@
 //! * [`sched_race`]: a scenario whose every scheduling decision is an input byte;
 //! * [`artifact_parse`]: arbitrary bytes through the artifact reader.
 
+#[cfg(feature = "sim")]
 pub mod artifact_parse;
 pub mod codec;
 pub mod mig_dispatch;
+#[cfg(feature = "sim")]
 pub mod sched_race;

@@ -89,6 +89,7 @@ pub fn run_mig_dispatch_logged(
 
 /// Runs `data` with `bug` and writes what it found as an artifact (scenario `none`, one native
 /// program), which `kobjsim replay` replays. `Err` when the input runs clean.
+#[cfg(feature = "sim")]
 pub fn to_artifact(
     data: &[u8],
     bug: Option<kobject::Bug>,

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 use kobject_fuzz::targets::Target;
 
 fn main() -> std::io::Result<()> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("corpus");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../corpus");
     for target in Target::ALL {
         let dir = root.join(target.name());
         std::fs::create_dir_all(&dir)?;
@@ -31,7 +29,7 @@ fn main() -> std::io::Result<()> {
             dir.display()
         );
     }
-    let dict = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mig_dispatch.dict");
+    let dict = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mig_dispatch.dict");
     std::fs::write(&dict, kobject_fuzz::mig_dispatch::seeds::dictionary())?;
     println!("dictionary: {}", dict.display());
     Ok(())

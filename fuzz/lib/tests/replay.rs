@@ -9,9 +9,7 @@ use kobject::Bugs;
 use kobject_fuzz::targets::{regression_bug, Target};
 
 fn corpus_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("corpus")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../corpus")
 }
 
 /// Regular files of `dir`, sorted; none when it does not exist.
@@ -55,7 +53,7 @@ fn committed_corpus_holds_every_seed() {
 
 #[test]
 fn committed_dictionary_is_current() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mig_dispatch.dict");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mig_dispatch.dict");
     let committed = std::fs::read_to_string(&path).expect("fuzz/mig_dispatch.dict");
     assert!(
         committed == kobject_fuzz::mig_dispatch::seeds::dictionary(),
