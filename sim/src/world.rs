@@ -426,9 +426,10 @@ impl Actor {
     }
 
     /// Calls `feature` once for every name of the actor's live tasks with a number for the
-    /// state that name is in after `action` (mixed in through [`state_salt`]): its rights,
-    /// whether it has a request, its user references, and its port's liveness, send and
-    /// send-once counts and no-senders request. Counts go in buckets (0, 1, 2, 3, up to 7, up
+    /// state that name is in after `action` (mixed in through [`state_salt`], then hashed by a
+    /// multiplication, whose top bits depend on all of it): its rights, whether it has a
+    /// request, its user references, and its port's liveness, send and send-once counts and
+    /// no-senders request. Counts go in buckets (0, 1, 2, 3, up to 7, up
     /// to 15, up to 255, up to the limit, the limit), as a fuzzer buckets hit counts, so reaching
     /// a limit such as a pegged `MACH_PORT_UREFS_MAX` is new coverage even where no branch tests
     /// for it, and so is each kind of action run while a name is there.
