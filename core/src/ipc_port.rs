@@ -234,14 +234,17 @@ impl std::ops::DerefMut for PortGuard<'_> {
 }
 
 impl PortGuard<'_> {
+    #[inline]
     pub fn ip_active(&self) -> bool {
         self.port.io_bits.load(MemOrder::Relaxed) & IO_BITS_ACTIVE != 0
     }
 
+    #[inline]
     pub fn ip_kotype(&self) -> IpcKobjectType {
         self.port.io_bits.load(MemOrder::Relaxed) & IO_BITS_KOTYPE
     }
 
+    #[inline]
     pub fn ip_is_kolabeled(&self) -> bool {
         self.port.io_bits.load(MemOrder::Relaxed) & IO_BITS_KOLABEL != 0
     }
@@ -256,6 +259,7 @@ impl PortGuard<'_> {
         self.port.io_bits.store(b & !bits, MemOrder::Relaxed);
     }
 
+    #[inline]
     pub fn refs(&self) -> u32 {
         self.port.io_references.load(MemOrder::Relaxed)
     }
@@ -297,6 +301,7 @@ impl Kernel {
     }
 
     /// Whether `p` still names a live (not yet freed) port.
+    #[inline]
     pub fn port_is_live(&self, p: PortId) -> bool {
         self.ports.is_live(p.0)
     }

@@ -74,6 +74,7 @@ impl Kernel {
     }
 
     /// Whether `o` still names a live object.
+    #[inline]
     pub fn object_is_live(&self, o: ObjId) -> bool {
         self.objects.is_live(o.0)
     }
@@ -178,6 +179,7 @@ impl Kernel {
         obj.lock.lock().owner
     }
 
+    #[inline]
     pub fn object_state(&self, o: ObjId) -> crate::kernel::ObjLocked {
         self.object(o).lock.lock().clone()
     }

@@ -17,6 +17,7 @@
 //! `is_write_lock`, ...) are instrumented where the model calls them and not where the audit
 //! does. The ledger's event hooks run inside the model's operations and stay instrumented.
 
+use kobject::reference_model::{RefState, Sut, Unguided};
 use kobject::{Auditor, Bugs, Finding, Held, Kernel, Platform, SpaceId};
 
 /// [`Kernel::audit`]: conservation of rights and references at a quiescent point.
@@ -38,6 +39,21 @@ pub fn audit_space_labels(k: &Kernel, space: SpaceId) -> Result<(), Finding> {
 pub const AUDITOR: Auditor = Auditor {
     audit,
     audit_teardown,
+};
+
+/// [`Sut::check`]: the reference model's comparison of the kernel with its state after a step,
+/// then the audit.
+pub fn check_reference(sut: &Sut, s: &RefState) -> Result<(), Finding> {
+    sut.check(s)
+}
+
+/// What a [`kobject::reference_model::Runner`] runs around the steps (boot, the comparison
+/// with the reference, the audits, the disposal), generated here.
+pub const UNGUIDED: Unguided = Unguided {
+    boot,
+    check: check_reference,
+    auditor: AUDITOR,
+    dispose,
 };
 
 /// [`Kernel::new`]: a booted kernel (its arenas, the registered kobject types, the special
@@ -79,5 +95,29 @@ mod tests {
             assert!((a.audit)(&k, &claimed).is_err());
         }
         dispose(k);
+    }
+
+    /// A reference-model run through [`UNGUIDED`] reaches the verdict of one through
+    /// `kobject`'s own functions, step by step, on the faithful model and with every injected
+    /// bug.
+    #[test]
+    fn an_unguided_runner_is_a_runner() {
+        use kobject::reference_model::{lazy_cycle, Runner};
+        use kobject::Bug;
+        kobject::outcome::quiet_findings();
+        let bugs = std::iter::once(None).chain(Bug::ALL.iter().copied().map(Some));
+        let mut disagreed = 0;
+        for bug in bugs {
+            let run = |mut r: Runner| {
+                let steps: Vec<_> = lazy_cycle().iter().map(|t| r.step(t)).collect();
+                let failed = steps.iter().any(Result::is_err);
+                (steps, (!failed).then(|| r.finish()))
+            };
+            let own = run(Runner::new(Bugs::one(bug)));
+            let here = run(Runner::with_unguided(Bugs::one(bug), UNGUIDED));
+            assert_eq!(own, here, "bug {bug:?}");
+            disagreed += usize::from(own.0.iter().any(Result::is_err));
+        }
+        assert!(disagreed > 0, "some bug shows in the lazy cycle");
     }
 }

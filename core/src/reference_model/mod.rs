@@ -29,12 +29,12 @@ mod sut;
 use crate::ikot::*;
 use crate::mach::*;
 use crate::outcome::{catch, Finding};
-use crate::{Auditor, Bugs};
+use crate::Bugs;
 
 #[cfg(feature = "proptest")]
 pub use machine::{search, KobjectMachine};
 pub use state::RefState;
-pub use sut::Sut;
+pub use sut::{Sut, Unguided};
 
 /// At most this many ports (live or not) in one run.
 pub const PORTS_MAX: usize = 32;
@@ -335,14 +335,14 @@ pub struct Runner {
 
 impl Runner {
     pub fn new(bugs: Bugs) -> Runner {
-        Runner::with_auditor(bugs, Auditor::default())
+        Runner::with_unguided(bugs, Unguided::default())
     }
 
-    /// A runner whose kernel's audits run through `auditor`.
-    pub fn with_auditor(bugs: Bugs, auditor: Auditor) -> Runner {
+    /// A runner whose kernel is booted, compared, audited and disposed of through `unguided`.
+    pub fn with_unguided(bugs: Bugs, unguided: Unguided) -> Runner {
         Runner {
             state: RefState::new(),
-            sut: Sut::with_auditor(bugs, auditor),
+            sut: Sut::with_unguided(bugs, unguided),
             stats: Stats::default(),
         }
     }
@@ -364,7 +364,7 @@ impl Runner {
         let (sut, state) = (&mut self.sut, &self.state);
         catch(|| {
             sut.step(state, t);
-            sut.check(state)
+            sut.check_unguided(state)
         })
         .and_then(|checked| checked)
         .map_err(|f| Finding {
@@ -386,12 +386,14 @@ impl Runner {
         Ok(Some(t))
     }
 
-    /// Releases everything, ends every object and checks that nothing remains.
+    /// Releases everything, ends every object and checks that nothing remains; then the kernel
+    /// goes to [`Unguided::dispose`].
     pub fn finish(mut self) -> Result<Stats, Finding> {
         self.stats.comparisons += 1;
         let (sut, state) = (&self.sut, &self.state);
-        catch(|| sut.teardown(state)).and_then(|torn_down| torn_down)?;
-        Ok(self.stats)
+        let torn_down = catch(|| sut.teardown(state)).and_then(|torn_down| torn_down);
+        self.sut.dispose();
+        torn_down.map(|()| self.stats)
     }
 }
 

@@ -152,6 +152,7 @@ impl RefPort {
         }
     }
 
+    #[inline]
     pub(super) fn srights(&self) -> u32 {
         self.held_send + self.wrapped + self.timer_send
     }
@@ -173,6 +174,7 @@ impl RefPort {
         self.armable() && self.kind != Kind::Wrapper
     }
 
+    #[inline]
     pub(super) fn kobject(&self) -> RefKobject {
         if !self.kobject_set {
             return RefKobject::Null;

@@ -26,6 +26,30 @@ fn expect_eq<T: PartialEq + Debug>(got: T, want: T, call: &str) {
     }
 }
 
+/// What a run does around the steps, which no fuzzer is guided through: the kernel's boot, the
+/// comparison of the kernel with the reference after each step, the ledger's audits and the
+/// kernel's disposal. By default these are `kobject`'s own functions; the `kobject_lifecycle`
+/// fuzz target passes the same functions generated in the `kobject-unguided` crate, which fuzz
+/// builds leave uninstrumented. What is checked is the same either way.
+#[derive(Clone, Copy, Debug)]
+pub struct Unguided {
+    pub boot: fn(Platform, Bugs) -> Kernel,
+    pub check: fn(&Sut, &RefState) -> Result<(), Finding>,
+    pub auditor: Auditor,
+    pub dispose: fn(Kernel),
+}
+
+impl Default for Unguided {
+    fn default() -> Unguided {
+        Unguided {
+            boot: Kernel::new,
+            check: Sut::check,
+            auditor: Auditor::default(),
+            dispose: drop,
+        }
+    }
+}
+
 /// A kernel and the handles of what the steps made, by the reference state's indices.
 pub struct Sut {
     k: Kernel,
@@ -37,18 +61,18 @@ pub struct Sut {
     spaces: BTreeMap<usize, SpaceId>,
     /// Each timer's receive right in its task's space, by port index.
     timer_names: BTreeMap<usize, MachPortName>,
-    auditor: Auditor,
+    unguided: Unguided,
 }
 
 impl Sut {
     pub fn new(bugs: Bugs) -> Sut {
-        Sut::with_auditor(bugs, Auditor::default())
+        Sut::with_unguided(bugs, Unguided::default())
     }
 
-    /// A kernel whose audits run through `auditor`.
-    pub fn with_auditor(bugs: Bugs, auditor: Auditor) -> Sut {
+    /// A kernel booted, compared, audited and disposed of through `unguided`.
+    pub fn with_unguided(bugs: Bugs, unguided: Unguided) -> Sut {
         quiet_findings();
-        let k = Kernel::new(Platform::Native, bugs);
+        let k = (unguided.boot)(Platform::Native, bugs);
         let space = k
             .ipc_space_create_labeled(IPC_LABEL_NONE, None)
             .expect("a user space");
@@ -59,10 +83,22 @@ impl Sut {
             space,
             spaces: BTreeMap::new(),
             timer_names: BTreeMap::new(),
-            auditor,
+            unguided,
         }
     }
 
+    /// Checks the kernel against `s` through the run's [`Unguided::check`] (by default
+    /// [`Sut::check`]).
+    pub fn check_unguided(&self, s: &RefState) -> Result<(), Finding> {
+        (self.unguided.check)(self, s)
+    }
+
+    /// Gives the kernel to the run's [`Unguided::dispose`].
+    pub fn dispose(self) {
+        (self.unguided.dispose)(self.k);
+    }
+
+    #[inline]
     fn kobject(&self, r: RefKobject) -> IpcKobject {
         match r {
             RefKobject::Null => IKO_NULL,
@@ -361,7 +397,9 @@ impl Sut {
     }
 
     /// Compares every port's counters and every object's references and holds with the
-    /// reference model, then audits conservation with the rights the test holds.
+    /// reference model, then audits conservation with the rights the test holds. `#[inline]`,
+    /// with what it calls, so that its code is generated where [`Unguided::check`] names it.
+    #[inline]
     pub fn check(&self, s: &RefState) -> Result<(), Finding> {
         let k = &self.k;
         let mut held = Vec::new();
@@ -412,9 +450,10 @@ impl Sut {
             ));
         }
         self.check_objects(s)?;
-        (self.auditor.audit)(k, &held)
+        (self.unguided.auditor.audit)(k, &held)
     }
 
+    #[inline]
     fn check_objects(&self, s: &RefState) -> Result<(), Finding> {
         let k = &self.k;
         for (i, r) in s.objs.iter().enumerate() {
@@ -490,6 +529,6 @@ impl Sut {
                 k.object_destroy(self.objs[i]);
             }
         }
-        (self.auditor.audit_teardown)(k)
+        (self.unguided.auditor.audit_teardown)(k)
     }
 }

@@ -143,7 +143,7 @@ pub fn run_kobject_lifecycle_logged(
     mut log: Option<&mut Vec<String>>,
 ) -> Result<Stats, Finding> {
     assert!(input.steps.len() <= LIFECYCLE_STEPS_MAX);
-    let mut runner = Runner::with_auditor(bugs, kobject_unguided::AUDITOR);
+    let mut runner = Runner::with_unguided(bugs, kobject_unguided::UNGUIDED);
     for (i, &draw) in input.steps.iter().enumerate() {
         if let Some(log) = log.as_deref_mut() {
             match runner.state().resolve(draw) {
