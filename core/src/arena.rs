@@ -4,6 +4,10 @@
 //! Lookups are lock-free (chunks are published once through `OnceLock`); allocation and free take
 //! a bookkeeping lock that is never a scheduling point. Generations are odd while a slot is live and
 //! even while it is free.
+//!
+//! An arena can be emptied for reuse ([`Arena::recycle`]) and have all its chunks published at
+//! once ([`Arena::publish_all`]): it then hands out the same handles and values as a new arena,
+//! and no allocation builds a chunk any more.
 
 use std::mem::ManuallyDrop;
 
@@ -35,12 +39,15 @@ type Chunk<T> = BookOnce<Box<[Slot<T>; CHUNK_LEN]>>;
 
 pub struct Arena<T> {
     platform: Platform,
-    /// Room for every chunk up to the limit. Only chunks below the high-water mark are ever
-    /// initialised ([`Arena::alloc`] is the one caller of `slot_or_init`), so [`Drop`] drops
-    /// those and leaves the never-initialised rest, which own nothing, without visiting them.
+    /// Room for every chunk up to the limit. The published chunks are always a prefix (an
+    /// allocation publishes the chunk of the next index, [`Arena::publish_all`] all of them), so
+    /// [`Drop`] drops those and leaves the never-published rest, which own nothing, without
+    /// visiting them.
     chunks: Box<[ManuallyDrop<Chunk<T>>]>,
     alloc: BookLock<AllocState>,
     make: fn(Platform) -> T,
+    /// Whether [`Arena::publish_all`] ran: every chunk is published.
+    all_published: bool,
 }
 
 /// A value whose handle resolved, and the slot's generation to check it against again.
@@ -83,6 +90,49 @@ impl<T> Arena<T> {
             chunks,
             alloc,
             make,
+            all_published: false,
+        }
+    }
+
+    /// Empties the arena for reuse: every slot ever allocated gets a value as `make` builds it
+    /// (the old one dropped) at generation zero, and allocation starts again from index zero.
+    /// Its chunks stay published. A caller that keeps no handle across the recycling (as a
+    /// kernel's reboot) then sees the handles and values of a new arena; an index not yet
+    /// allocated again resolves as freed at generation zero, not as unknown.
+    #[inline]
+    pub fn recycle(&mut self) {
+        let next = self.alloc.get_mut().next as usize;
+        for (c, chunk) in self.chunks[..next.div_ceil(CHUNK_LEN)]
+            .iter_mut()
+            .enumerate()
+        {
+            let Some(slots) = chunk.get_mut() else {
+                continue;
+            };
+            // The slots above `next` were never handed out: as `make` built them.
+            for slot in slots.iter_mut().take(next - c * CHUNK_LEN) {
+                *slot.gen.get_mut() = 0;
+                slot.value = (self.make)(self.platform);
+            }
+        }
+        // A new free list, not the old one emptied: its growth is the model's code, and must not
+        // depend on how far the arena's earlier uses went.
+        *self.alloc.get_mut() = AllocState {
+            next: 0,
+            free: Vec::new(),
+            live: 0,
+        };
+    }
+
+    /// Builds every chunk not yet published, so that no later allocation builds one: then what
+    /// an allocation runs does not depend on how far earlier uses of the arena went.
+    #[inline]
+    pub fn publish_all(&mut self) {
+        if !self.all_published {
+            for idx in (0..self.slots_max()).step_by(CHUNK_LEN) {
+                self.slot_or_init(idx);
+            }
+            self.all_published = true;
         }
     }
 
@@ -192,12 +242,11 @@ impl<T> Arena<T> {
 
 impl<T> Drop for Arena<T> {
     fn drop(&mut self) {
-        let used = (self.alloc.with(|a| a.next) as usize).div_ceil(CHUNK_LEN);
-        for chunk in &mut self.chunks[..used] {
-            drop(ManuallyDrop::into_inner(std::mem::replace(
-                chunk,
-                ManuallyDrop::new(BookOnce::new()),
-            )));
+        for chunk in self.chunks.iter_mut() {
+            let taken = std::mem::replace(chunk, ManuallyDrop::new(BookOnce::new()));
+            if ManuallyDrop::into_inner(taken).into_inner().is_none() {
+                break;
+            }
         }
     }
 }
@@ -252,6 +301,64 @@ mod tests {
         drop(a);
         // Two chunks were made (the second for one slot); the other two never were.
         assert_eq!(DROPPED.load(Ordering::Relaxed), 2 * CHUNK_LEN);
+    }
+
+    /// After recycling, the same calls give the same handles and values as on a new arena,
+    /// without building a chunk; after `publish_all` no allocation builds one.
+    #[test]
+    fn a_recycled_arena_is_a_new_one() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static MADE: AtomicUsize = AtomicUsize::new(0);
+        let make = |_| {
+            MADE.fetch_add(1, Ordering::Relaxed);
+            BookU32::new(5)
+        };
+        let made = || MADE.load(Ordering::Relaxed);
+        let mut a: Arena<BookU32> = Arena::new(Platform::Native, 4 * CHUNK_LEN as u32, make);
+        let run = |a: &Arena<BookU32>| {
+            let mut seen = Vec::new();
+            for i in 0..CHUNK_LEN + 3 {
+                let (h, v) = a.alloc().unwrap();
+                seen.push((h, v.swap(i as u32, MemOrder::Relaxed)));
+            }
+            for &(h, _) in seen.clone().iter().step_by(3) {
+                a.free(h);
+            }
+            for i in 0..2 {
+                let (h, v) = a.alloc().unwrap();
+                seen.push((h, v.swap(i, MemOrder::Relaxed)));
+            }
+            (
+                seen,
+                a.high_water(),
+                a.live_count(),
+                a.live().collect::<Vec<_>>(),
+            )
+        };
+        let first = run(&a);
+        assert_eq!(made(), 2 * CHUNK_LEN);
+        let used = first.1 as usize;
+        assert_eq!(used, CHUNK_LEN + 3);
+        a.recycle();
+        assert_eq!((a.high_water(), a.live_count()), (0, 0));
+        let old = first.0[1].0;
+        assert!(matches!(a.get(old), Err(Stale::Freed { now: 0 })));
+        // Recycling rebuilt the values of the slots handed out; running again builds none.
+        assert_eq!(made(), 2 * CHUNK_LEN + used);
+        assert_eq!(run(&a), first);
+        assert_eq!(made(), 2 * CHUNK_LEN + used);
+        a.recycle();
+        a.publish_all();
+        a.publish_all();
+        assert_eq!(
+            made(),
+            4 * CHUNK_LEN + 2 * used,
+            "the last two chunks built, once"
+        );
+        assert_eq!(run(&a), first);
+        assert_eq!(made(), 4 * CHUNK_LEN + 2 * used);
+        let fresh: Arena<BookU32> = Arena::new(Platform::Native, 4 * CHUNK_LEN as u32, make);
+        assert_eq!(run(&fresh), first);
     }
 
     #[test]

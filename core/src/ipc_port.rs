@@ -164,6 +164,7 @@ pub struct PortLocked {
 }
 
 impl PortLocked {
+    #[inline]
     fn fresh() -> PortLocked {
         PortLocked {
             ip_srights: 0,
@@ -203,6 +204,7 @@ pub struct Port {
 }
 
 impl Port {
+    #[inline]
     pub(crate) fn new(platform: Platform) -> Port {
         Port {
             io_bits: BookU32::new(0),

@@ -78,6 +78,7 @@ pub struct SpaceLocked {
 }
 
 impl SpaceLocked {
+    #[inline]
     fn fresh() -> SpaceLocked {
         SpaceLocked {
             is_active: false,
@@ -96,6 +97,7 @@ pub struct IpcSpace {
 }
 
 impl IpcSpace {
+    #[inline]
     pub(crate) fn new(platform: Platform) -> IpcSpace {
         IpcSpace {
             lock: Mutex::new(platform, SpaceLocked::fresh()),

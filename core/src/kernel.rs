@@ -116,6 +116,7 @@ impl ObjLocked {
         }
     }
 
+    #[inline]
     fn fresh() -> ObjLocked {
         ObjLocked {
             ports: [IP_NULL; 4],
@@ -144,6 +145,7 @@ pub struct KObject {
 }
 
 impl KObject {
+    #[inline]
     fn new(platform: Platform) -> KObject {
         KObject {
             kind: BookU32::new(0),
@@ -155,7 +157,7 @@ impl KObject {
 }
 
 /// Bounds on a kernel's size (every limit named with the qualifier last).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub ports_max: u32,
     pub objects_max: u32,
@@ -194,9 +196,30 @@ pub struct TraceEvent {
     pub refs: u32,
 }
 
+/// A kernel's arenas, emptied for the next boot ([`Kernel::into_spare`], [`Kernel::reboot`]).
+pub struct Spare {
+    platform: Platform,
+    limits: Limits,
+    ports: Arena<Port>,
+    objects: Arena<KObject>,
+    spaces: Arena<IpcSpace>,
+}
+
+impl Spare {
+    pub fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    /// The limits its arenas were made with.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+}
+
 /// The modelled kernel. Shared by reference between simulated threads.
 pub struct Kernel {
     pub(crate) platform: Platform,
+    limits: Limits,
     pub(crate) ports: Arena<Port>,
     pub(crate) objects: Arena<KObject>,
     pub(crate) spaces: Arena<IpcSpace>,
@@ -225,11 +248,70 @@ impl Kernel {
 
     #[inline]
     pub fn with_limits(platform: Platform, bugs: Bugs, limits: Limits) -> Kernel {
+        Kernel::boot(
+            Spare {
+                platform,
+                limits,
+                ports: Arena::new(platform, limits.ports_max, Port::new),
+                objects: Arena::new(platform, limits.objects_max, KObject::new),
+                spaces: Arena::new(platform, limits.spaces_max, IpcSpace::new),
+            },
+            bugs,
+        )
+    }
+
+    /// Boots a kernel on the arenas of one that ran before ([`Kernel::into_spare`]): the same
+    /// kernel as [`Kernel::with_limits`] with the spare's platform and limits boots, handles and
+    /// generations included. Every chunk of its arenas is published first
+    /// ([`Arena::publish_all`]), so no allocation of the kernel's run builds one: what the model's
+    /// code runs then does not depend on how far the kernels before it went.
+    #[inline]
+    pub fn reboot(mut spare: Spare, bugs: Bugs) -> Kernel {
+        spare.ports.publish_all();
+        spare.objects.publish_all();
+        spare.spaces.publish_all();
+        Kernel::boot(spare, bugs)
+    }
+
+    /// Empties the kernel for [`Kernel::reboot`]: its arenas are kept, emptied
+    /// ([`Arena::recycle`]), and everything else is dropped.
+    #[inline]
+    pub fn into_spare(self) -> Spare {
+        let Kernel {
+            platform,
+            limits,
+            mut ports,
+            mut objects,
+            mut spaces,
+            ..
+        } = self;
+        ports.recycle();
+        objects.recycle();
+        spaces.recycle();
+        Spare {
+            platform,
+            limits,
+            ports,
+            objects,
+            spaces,
+        }
+    }
+
+    #[inline]
+    fn boot(spare: Spare, bugs: Bugs) -> Kernel {
+        let Spare {
+            platform,
+            limits,
+            ports,
+            objects,
+            spaces,
+        } = spare;
         let mut k = Kernel {
             platform,
-            ports: Arena::new(platform, limits.ports_max, Port::new),
-            objects: Arena::new(platform, limits.objects_max, KObject::new),
-            spaces: Arena::new(platform, limits.spaces_max, IpcSpace::new),
+            limits,
+            ports,
+            objects,
+            spaces,
             ops: vec![IpcKobjectOps::EMPTY; IKOT_MAX_TYPE as usize],
             bugs,
             ledger: LedgerEvents::default(),
@@ -254,6 +336,11 @@ impl Kernel {
 
     pub fn platform(&self) -> Platform {
         self.platform
+    }
+
+    /// The limits its arenas were made with.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Whether `bug` is injected: a single bit test at each injection point.

@@ -173,6 +173,12 @@ impl<T> BookLock<T> {
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         f(&mut self.0.lock())
     }
+
+    /// The state, through exclusive access: no lock taken.
+    #[inline]
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
 }
 
 /// A plain word that is never a scheduling point (port generations, `io_bits`).

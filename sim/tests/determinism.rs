@@ -3,7 +3,8 @@
 mod common;
 
 use kobjsim::explore::{self, SchedulerKind};
-use kobjsim::SCENARIOS;
+use kobjsim::fuzzing::mig_dispatch::MigDispatchInput;
+use kobjsim::{harness, scenario, SCENARIOS};
 
 #[test]
 fn same_seed_twice_gives_identical_traces() {
@@ -55,4 +56,44 @@ fn jobs_do_not_change_the_reported_violation() {
     assert_eq!(one.iteration, two.iteration);
     assert_eq!(one.schedule, two.schedule);
     assert_eq!(one.report, two.report);
+}
+
+/// A native run boots on the arenas of the kernel the thread disposed of last
+/// (`kobject_unguided::boot`): every committed `mig_dispatch` input and regression (with its
+/// bug) runs the same, trace, handles and generations included, on a kernel booted on new
+/// arenas and on one booted on the spares that run left.
+#[test]
+fn a_reused_kernel_runs_as_a_new_one() {
+    let mut files: Vec<(Option<kobject::Bug>, std::path::PathBuf)> = Vec::new();
+    for (dir, regressions) in [("mig_dispatch", false), ("regressions/mig_dispatch", true)] {
+        let mut paths: Vec<_> = std::fs::read_dir(common::corpus(dir))
+            .expect("the committed corpus")
+            .map(|e| e.expect("a corpus entry").path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let bug = match name.split_once("--") {
+                Some((bug, _)) if regressions => kobject::Bug::from_name(bug),
+                _ => None,
+            };
+            files.push((bug, path));
+        }
+    }
+    assert!(files.len() > 100, "the corpus is there");
+    let mut found = 0;
+    for (bug, path) in files {
+        let input = MigDispatchInput::from_bytes(&std::fs::read(&path).unwrap());
+        let run = || {
+            let bugs = kobject::Bugs::one(bug);
+            harness::execute_native(scenario::none(), &input.params(), bugs, true)
+        };
+        kobject_unguided::forget_spare();
+        let new = run();
+        assert!(kobject_unguided::has_spare(), "the run left its arenas");
+        let reused = run();
+        assert_eq!(new, reused, "{}", path.display());
+        found += usize::from(new.finding.is_some());
+    }
+    assert!(found > 0, "the regressions' findings are among them");
 }

@@ -17,6 +17,9 @@
 //! `is_write_lock`, ...) are instrumented where the model calls them and not where the audit
 //! does. The ledger's event hooks run inside the model's operations and stay instrumented.
 
+use std::cell::RefCell;
+
+use kobject::kernel::{Limits, Spare};
 use kobject::reference_model::{RefState, Sut, Unguided};
 use kobject::{Auditor, Bugs, Finding, Held, Kernel, Platform, SpaceId};
 
@@ -56,16 +59,46 @@ pub const UNGUIDED: Unguided = Unguided {
     dispose,
 };
 
-/// [`Kernel::new`]: a booted kernel (its arenas, the registered kobject types, the special
-/// spaces), the same every time, so the fuzzer has nothing to learn from it.
-pub fn boot(platform: Platform, bugs: Bugs) -> Kernel {
-    Kernel::new(platform, bugs)
+thread_local! {
+    /// The arenas of the last native kernel with the default limits this thread disposed of.
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
 }
 
-/// Drops a kernel: its arenas' slots, queued messages and records are freed here, by drop glue
-/// generated in this crate.
+/// [`Kernel::new`]: a booted kernel (its arenas, the registered kobject types, the special
+/// spaces), the same every time, so the fuzzer has nothing to learn from it. A native kernel
+/// boots on the arenas of the last one this thread disposed of, when there is one
+/// ([`Kernel::reboot`]: the same kernel, without allocating or building their chunks again).
+pub fn boot(platform: Platform, bugs: Bugs) -> Kernel {
+    match platform {
+        Platform::Native => match SPARE.with(RefCell::take) {
+            Some(spare) => Kernel::reboot(spare, bugs),
+            None => Kernel::new(platform, bugs),
+        },
+        #[allow(unreachable_patterns)] // Platform::Shuttle exists with kobject's `shuttle`
+        _ => Kernel::new(platform, bugs),
+    }
+}
+
+/// Disposes of a kernel: its arenas' slots, queued messages and records are dropped here, by
+/// drop glue generated in this crate. A native kernel with the default limits keeps its arenas,
+/// emptied, for this thread's next [`boot`].
 pub fn dispose(k: Kernel) {
-    drop(k);
+    if k.platform() == Platform::Native && k.limits() == Limits::default() {
+        let spare = k.into_spare();
+        SPARE.with(|s| *s.borrow_mut() = Some(spare));
+    } else {
+        drop(k);
+    }
+}
+
+/// Whether this thread holds a disposed kernel's arenas for its next [`boot`].
+pub fn has_spare() -> bool {
+    SPARE.with(|s| s.borrow().is_some())
+}
+
+/// Drops the arenas this thread holds, so that its next [`boot`] builds new ones.
+pub fn forget_spare() {
+    SPARE.with(|s| s.borrow_mut().take());
 }
 
 #[cfg(test)]
