@@ -15,6 +15,13 @@ use crate::sync::{BookLock, BookOnce, BookU32, MemOrder, Platform};
 
 const CHUNK_LEN: usize = 16;
 
+/// Chunks an arena has room for: a power of two, so a lookup's index into them is a mask, with no
+/// bounds check (a comparison a fuzz build would trace on every lookup).
+const CHUNKS_MAX: usize = 256;
+
+/// The most slots an arena can have.
+pub const SLOTS_MAX: u32 = (CHUNKS_MAX * CHUNK_LEN) as u32;
+
 /// A handle: slot index plus the generation it was issued with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Handle {
@@ -39,11 +46,14 @@ type Chunk<T> = BookOnce<Box<[Slot<T>; CHUNK_LEN]>>;
 
 pub struct Arena<T> {
     platform: Platform,
-    /// Room for every chunk up to the limit. The published chunks are always a prefix (an
+    /// Room for [`CHUNKS_MAX`] chunks, of which those up to the limit are ever published. The
+    /// published chunks are always a prefix (an
     /// allocation publishes the chunk of the next index, [`Arena::publish_all`] all of them), so
     /// [`Drop`] drops those and leaves the never-published rest, which own nothing, without
     /// visiting them.
-    chunks: Box<[ManuallyDrop<Chunk<T>>]>,
+    chunks: Box<[ManuallyDrop<Chunk<T>>; CHUNKS_MAX]>,
+    /// Slots up to the limit: whole chunks, at most [`SLOTS_MAX`].
+    slots_max: u32,
     alloc: BookLock<AllocState>,
     make: fn(Platform) -> T,
     /// Whether [`Arena::publish_all`] ran: every chunk is published.
@@ -74,12 +84,20 @@ pub enum Stale {
 }
 
 impl<T> Arena<T> {
-    /// An arena of at most `slots_max` slots; `make` builds an empty slot value.
+    /// An arena of at most `slots_max` slots (rounded up to whole chunks; at most
+    /// [`SLOTS_MAX`]); `make` builds an empty slot value.
     pub fn new(platform: Platform, slots_max: u32, make: fn(Platform) -> T) -> Arena<T> {
+        assert!(
+            slots_max <= SLOTS_MAX,
+            "an arena holds at most {SLOTS_MAX} slots"
+        );
         let chunks_max = (slots_max as usize).div_ceil(CHUNK_LEN);
-        let chunks = (0..chunks_max)
+        let chunks: Box<[_]> = (0..CHUNKS_MAX)
             .map(|_| ManuallyDrop::new(BookOnce::new()))
             .collect();
+        let Ok(chunks) = chunks.try_into() else {
+            unreachable!("CHUNKS_MAX chunks")
+        };
         let alloc = BookLock::new(AllocState {
             next: 0,
             free: Vec::new(),
@@ -88,6 +106,7 @@ impl<T> Arena<T> {
         Arena {
             platform,
             chunks,
+            slots_max: (chunks_max * CHUNK_LEN) as u32,
             alloc,
             make,
             all_published: false,
@@ -137,7 +156,7 @@ impl<T> Arena<T> {
     }
 
     pub fn slots_max(&self) -> u32 {
-        (self.chunks.len() * CHUNK_LEN) as u32
+        self.slots_max
     }
 
     /// Takes a free slot (lowest reuse first in LIFO order, deterministic) or `None` when full.
@@ -218,7 +237,9 @@ impl<T> Arena<T> {
     }
 
     fn slot(&self, idx: u32) -> Option<&Slot<T>> {
-        let chunk = self.chunks.get(idx as usize / CHUNK_LEN)?.get()?;
+        // Masked: no index at or above SLOTS_MAX is handed out (`alloc` stops at the limit), and
+        // one above the limit finds its chunk unpublished.
+        let chunk = self.chunks[(idx as usize / CHUNK_LEN) % CHUNKS_MAX].get()?;
         Some(&chunk[idx as usize % CHUNK_LEN])
     }
 
