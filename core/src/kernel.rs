@@ -205,17 +205,6 @@ pub struct Spare {
     spaces: Arena<IpcSpace>,
 }
 
-impl Spare {
-    pub fn platform(&self) -> Platform {
-        self.platform
-    }
-
-    /// The limits its arenas were made with.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-}
-
 /// The modelled kernel. Shared by reference between simulated threads.
 pub struct Kernel {
     pub(crate) platform: Platform,

@@ -3,8 +3,8 @@
 //! A fuzz build instruments code so that libFuzzer learns from its edges and comparisons, and
 //! every instrumented edge or comparison an execution runs costs it: a feature to collect, a
 //! hook to call. The ledger's audit runs after every action and walks every port, space and
-//! object; the kernel's boot and disposal run once per execution and do the same thing every
-//! time: thousands of edges and comparisons per execution that tell the fuzzer nothing about
+//! object, and so does the reference model's comparison in `kobject_lifecycle`; the kernel's
+//! boot and disposal run once per execution and do the same thing every time: thousands of edges and comparisons per execution that tell the fuzzer nothing about
 //! which input reached a new path of the model. So the repository's rustc wrapper
 //! (scripts/rustc-wrapper.sh) builds this crate without coverage instrumentation, and the
 //! functions these paths run in `kobject` are `#[inline]`: rustc generates an inline function's
@@ -16,6 +16,10 @@
 //! model's operations: the accessors the audit shares with them (`ip_mq_lock`,
 //! `is_write_lock`, ...) are instrumented where the model calls them and not where the audit
 //! does. The ledger's event hooks run inside the model's operations and stay instrumented.
+//!
+//! [`dispose`] keeps a native kernel's arenas, emptied, for the thread's next [`boot`], which
+//! boots the same kernel on them ([`Kernel::reboot`]) without allocating or building their
+//! chunks again.
 
 use std::cell::RefCell;
 
