@@ -15,13 +15,6 @@ use crate::sync::{BookLock, BookOnce, BookU32, MemOrder, Platform};
 
 const CHUNK_LEN: usize = 16;
 
-/// Chunks an arena has room for: a power of two, so a lookup's index into them is a mask, with no
-/// bounds check (a comparison a fuzz build would trace on every lookup).
-const CHUNKS_MAX: usize = 256;
-
-/// The most slots an arena can have.
-pub const SLOTS_MAX: u32 = (CHUNKS_MAX * CHUNK_LEN) as u32;
-
 /// A handle: slot index plus the generation it was issued with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Handle {
@@ -44,15 +37,17 @@ struct AllocState {
 /// bounds check (a comparison a fuzz build would trace on every lookup).
 type Chunk<T> = BookOnce<Box<[Slot<T>; CHUNK_LEN]>>;
 
-pub struct Arena<T> {
+/// An arena with room for `CHUNKS` chunks of slots: a power of two, so a lookup's index into them
+/// is a mask, with no bounds check (a comparison a fuzz build would trace on every lookup).
+pub struct Arena<T, const CHUNKS: usize = 256> {
     platform: Platform,
-    /// Room for [`CHUNKS_MAX`] chunks, of which those up to the limit are ever published. The
+    /// Room for `CHUNKS` chunks, of which those up to the limit are ever published. The
     /// published chunks are always a prefix (an
     /// allocation publishes the chunk of the next index, [`Arena::publish_all`] all of them), so
     /// [`Drop`] drops those and leaves the never-published rest, which own nothing, without
     /// visiting them.
-    chunks: Box<[ManuallyDrop<Chunk<T>>; CHUNKS_MAX]>,
-    /// Slots up to the limit: whole chunks, at most [`SLOTS_MAX`].
+    chunks: Box<[ManuallyDrop<Chunk<T>>; CHUNKS]>,
+    /// Slots up to the limit: whole chunks, at most `CHUNKS` of them.
     slots_max: u32,
     alloc: BookLock<AllocState>,
     make: fn(Platform) -> T,
@@ -83,20 +78,22 @@ pub enum Stale {
     Unknown,
 }
 
-impl<T> Arena<T> {
-    /// An arena of at most `slots_max` slots (rounded up to whole chunks; at most
-    /// [`SLOTS_MAX`]); `make` builds an empty slot value.
-    pub fn new(platform: Platform, slots_max: u32, make: fn(Platform) -> T) -> Arena<T> {
-        assert!(
-            slots_max <= SLOTS_MAX,
-            "an arena holds at most {SLOTS_MAX} slots"
-        );
+impl<T, const CHUNKS: usize> Arena<T, CHUNKS> {
+    /// An arena of at most `slots_max` slots (rounded up to whole chunks; at most `CHUNKS` of
+    /// them); `make` builds an empty slot value.
+    pub fn new(platform: Platform, slots_max: u32, make: fn(Platform) -> T) -> Arena<T, CHUNKS> {
+        const { assert!(CHUNKS.is_power_of_two()) };
         let chunks_max = (slots_max as usize).div_ceil(CHUNK_LEN);
-        let chunks: Box<[_]> = (0..CHUNKS_MAX)
+        assert!(
+            chunks_max <= CHUNKS,
+            "an arena of {CHUNKS} chunks holds at most {} slots",
+            CHUNKS * CHUNK_LEN
+        );
+        let chunks: Box<[_]> = (0..CHUNKS)
             .map(|_| ManuallyDrop::new(BookOnce::new()))
             .collect();
         let Ok(chunks) = chunks.try_into() else {
-            unreachable!("CHUNKS_MAX chunks")
+            unreachable!("CHUNKS chunks")
         };
         let alloc = BookLock::new(AllocState {
             next: 0,
@@ -237,9 +234,9 @@ impl<T> Arena<T> {
     }
 
     fn slot(&self, idx: u32) -> Option<&Slot<T>> {
-        // Masked: no index at or above SLOTS_MAX is handed out (`alloc` stops at the limit), and
-        // one above the limit finds its chunk unpublished.
-        let chunk = self.chunks[(idx as usize / CHUNK_LEN) % CHUNKS_MAX].get()?;
+        // Masked: no index beyond `CHUNKS` chunks is handed out (`alloc` stops at the limit),
+        // and one above the limit finds its chunk unpublished.
+        let chunk = self.chunks[(idx as usize / CHUNK_LEN) % CHUNKS].get()?;
         Some(&chunk[idx as usize % CHUNK_LEN])
     }
 
@@ -261,7 +258,7 @@ impl<T> Arena<T> {
     }
 }
 
-impl<T> Drop for Arena<T> {
+impl<T, const CHUNKS: usize> Drop for Arena<T, CHUNKS> {
     fn drop(&mut self) {
         for chunk in self.chunks.iter_mut() {
             let taken = std::mem::replace(chunk, ManuallyDrop::new(BookOnce::new()));

@@ -156,7 +156,12 @@ impl KObject {
     }
 }
 
-/// Bounds on a kernel's size (every limit named with the qualifier last).
+/// Room in the object and space arenas, in chunks of 16 slots: their default limits (the port
+/// arena's 256 chunks are its default too).
+const OBJECT_CHUNKS: usize = 64;
+const SPACE_CHUNKS: usize = 4;
+
+/// Bounds on a kernel's size (every limit named with the qualifier last), at most the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub ports_max: u32,
@@ -201,8 +206,8 @@ pub struct Spare {
     platform: Platform,
     limits: Limits,
     ports: Arena<Port>,
-    objects: Arena<KObject>,
-    spaces: Arena<IpcSpace>,
+    objects: Arena<KObject, OBJECT_CHUNKS>,
+    spaces: Arena<IpcSpace, SPACE_CHUNKS>,
 }
 
 /// The modelled kernel. Shared by reference between simulated threads.
@@ -210,8 +215,8 @@ pub struct Kernel {
     pub(crate) platform: Platform,
     limits: Limits,
     pub(crate) ports: Arena<Port>,
-    pub(crate) objects: Arena<KObject>,
-    pub(crate) spaces: Arena<IpcSpace>,
+    pub(crate) objects: Arena<KObject, OBJECT_CHUNKS>,
+    pub(crate) spaces: Arena<IpcSpace, SPACE_CHUNKS>,
     pub(crate) ops: Vec<IpcKobjectOps>,
     pub(crate) bugs: Bugs,
     pub(crate) ledger: LedgerEvents,
