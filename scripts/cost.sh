@@ -7,9 +7,10 @@
 # for the same inputs run a second time in the same process ("steady": no input brings new
 # coverage, as in almost every execution of a fuzzing campaign), and for the plain function
 # outside libFuzzer (`Target::run` in fuzz/lib/examples/cost_plain.rs, built with the features
-# of the target's fuzz binary, minus a run that reads the inputs and runs only the empty one);
-# and exec/s of the fuzz binary fuzzing SECONDS from the same inputs (seed 1; machine load
-# moves it, the counts do not).
+# of the target's fuzz binary, minus a run that reads the inputs and runs only the empty one;
+# "plain", and "plain steady" for the inputs run a second time in the same process, past one-time
+# work such as publishing the arenas' chunks at the first reboot); and exec/s of the fuzz
+# binary fuzzing SECONDS from the same inputs (seed 1; machine load moves it, the counts do not).
 # usage: scripts/cost.sh [--inputs N] [--seconds S] [--breakdown] [TARGET...]
 #   --inputs N    inputs per target (default 100; fewer where the corpus has fewer)
 #   --seconds S   fuzzing time per target for exec/s (default 10)
@@ -19,7 +20,7 @@
 # counted run failed, 2 on usage or when valgrind is missing.
 set -euo pipefail
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 inputs=100
@@ -84,8 +85,8 @@ per() {
 
 echo "cost: $FUZZ_MODE, up to $inputs inputs per target, ${seconds}s of fuzzing per target" \
   "for exec/s, $(nproc) cores"
-printf '%-18s %6s %16s %13s %14s %10s %10s %10s\n' target inputs instr/exec-fuzz steady \
-  instr/exec-plain exec/s 'exec/s:e' 'instr:e'
+printf '%-18s %6s %16s %13s %14s %13s %10s %10s %10s\n' target inputs instr/exec-fuzz steady \
+  instr/exec-plain 'plain steady' exec/s 'exec/s:e' 'instr:e'
 fuzz_empty_run=""
 empty_rate=""
 empty_instr=""
@@ -112,7 +113,9 @@ for target in "${targets[@]}"; do
   base="$(count "plain-none-$target" "$plain" "$target" --no-run "${files[@]}")"
   total="$(count "plain-$target" "$plain" "$target" "${files[@]}")"
   plain_each="$(per "$total" "$base" "$n")"
-  [[ $target != empty ]] || plain_each=-
+  twice="$(count "plain-twice-$target" "$plain" "$target" "${files[@]}" "${files[@]}")"
+  plain_steady="$(per "$twice" "$total" "$n")"
+  [[ $target != empty ]] || { plain_each=-; plain_steady=-; }
   args=(-seed=1 -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=0
     -artifact_prefix="$scratch/grown-$target/")
   dict="$(fuzz_dict_args "$target")"
@@ -129,8 +132,8 @@ for target in "${targets[@]}"; do
       if (e > 0) printf "%.4f ", r / e; else printf "? "
       if (ei > 0) printf "%.1f\n", i / ei; else printf "?\n"
     }')
-  printf '%-18s %6s %16s %13s %14s %10s %10s %10s\n' "$target" "$n" "$fuzz" "$steady" \
-    "$plain_each" "$rate" "$rate_ratio" "$instr_ratio"
+  printf '%-18s %6s %16s %13s %14s %13s %10s %10s %10s\n' "$target" "$n" "$fuzz" "$steady" \
+    "$plain_each" "$plain_steady" "$rate" "$rate_ratio" "$instr_ratio"
 done
 [[ -n "$fuzz_empty_run" ]] || echo "cost: (ratios need the empty target in the list)"
 echo "exec/s:e and instr:e are the ratios to the empty target (exec/s, fuzz binary's instr/exec)."
