@@ -42,10 +42,9 @@ type Chunk<T> = BookOnce<Box<[Slot<T>; CHUNK_LEN]>>;
 pub struct Arena<T, const CHUNKS: usize = 256> {
     platform: Platform,
     /// Room for `CHUNKS` chunks, of which those up to the limit are ever published. The
-    /// published chunks are always a prefix (an
-    /// allocation publishes the chunk of the next index, [`Arena::publish_all`] all of them), so
-    /// [`Drop`] drops those and leaves the never-published rest, which own nothing, without
-    /// visiting them.
+    /// published chunks are always a prefix (an allocation publishes the chunk of the next
+    /// index, [`Arena::publish_all`] all of them), so [`Drop`] drops those and leaves the
+    /// never-published rest, which own nothing, without visiting them.
     chunks: Box<[ManuallyDrop<Chunk<T>>; CHUNKS]>,
     /// Slots up to the limit: whole chunks, at most `CHUNKS` of them.
     slots_max: u32,
