@@ -50,8 +50,6 @@ pub struct Arena<T, const CHUNKS: usize = 256> {
     slots_max: u32,
     alloc: BookLock<AllocState>,
     make: fn(Platform) -> T,
-    /// Whether [`Arena::publish_all`] ran: every chunk is published.
-    all_published: bool,
 }
 
 /// A value whose handle resolved, and the slot's generation to check it against again.
@@ -105,7 +103,6 @@ impl<T, const CHUNKS: usize> Arena<T, CHUNKS> {
             slots_max: (chunks_max * CHUNK_LEN) as u32,
             alloc,
             make,
-            all_published: false,
         }
     }
 
@@ -143,11 +140,14 @@ impl<T, const CHUNKS: usize> Arena<T, CHUNKS> {
     /// an allocation runs does not depend on how far earlier uses of the arena went.
     #[inline]
     pub fn publish_all(&mut self) {
-        if !self.all_published {
-            for idx in (0..self.slots_max()).step_by(CHUNK_LEN) {
+        // The published chunks are a prefix: once the last is, all are.
+        let Some(last) = self.slots_max.checked_sub(1) else {
+            return;
+        };
+        if self.slot(last).is_none() {
+            for idx in (0..self.slots_max).step_by(CHUNK_LEN) {
                 self.slot_or_init(idx);
             }
-            self.all_published = true;
         }
     }
 
