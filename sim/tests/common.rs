@@ -36,15 +36,19 @@ pub fn explore(plan: &Plan, iterations: u64) -> Exploration {
     explore::explore(plan, Budget::Iterations(iterations), 1, &|_| {})
 }
 
-/// The `.json` files directly under `dir`, sorted (none when it does not exist).
-pub fn artifacts(dir: &std::path::Path) -> Vec<PathBuf> {
+/// The files directly under `dir`, sorted (none when it does not exist).
+pub fn files(dir: &std::path::Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
+    files
+}
+
+/// The `.json` files directly under `dir`, sorted (none when it does not exist).
+pub fn artifacts(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = files(dir);
+    files.retain(|p| p.extension().is_some_and(|x| x == "json"));
     files
 }

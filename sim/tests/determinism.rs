@@ -66,12 +66,7 @@ fn jobs_do_not_change_the_reported_violation() {
 fn a_reused_kernel_runs_as_a_new_one() {
     let mut files: Vec<(Option<kobject::Bug>, std::path::PathBuf)> = Vec::new();
     for (dir, regressions) in [("mig_dispatch", false), ("regressions/mig_dispatch", true)] {
-        let mut paths: Vec<_> = std::fs::read_dir(common::corpus(dir))
-            .expect("the committed corpus")
-            .map(|e| e.expect("a corpus entry").path())
-            .collect();
-        paths.sort();
-        for path in paths {
+        for path in common::files(&common::corpus(dir)) {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let bug = match name.split_once("--") {
                 Some((bug, _)) if regressions => kobject::Bug::from_name(bug),
