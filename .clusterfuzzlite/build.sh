@@ -5,13 +5,14 @@
 # Runs from $SRC/kobjsim in the container; a local test sets SRC and OUT (see fuzz/README.md).
 
 cd "$SRC/kobjsim"
-targets=(mig_dispatch kobject_lifecycle mig_hash sched_race artifact_parse)
+# The target list and each target's cargo features (fuzz_features: the simulator's targets need
+# feature `sim`, the others link without it), as the repository's scripts use them.
+source scripts/fuzz-env.sh
+targets=("${FUZZ_TARGETS[@]}")
 target_dir="$PWD/target/fuzz-cflite"
 for target in "${targets[@]}"; do
-  features=()
-  # The simulator's targets need the simulator (see fuzz/Cargo.toml); the others link without it.
-  case "$target" in sched_race | artifact_parse) features=(--features sim) ;; esac
-  cargo fuzz build -O --target-dir "$target_dir" "${features[@]}" "$target"
+  fuzz_features "$target"
+  cargo fuzz build -O --target-dir "$target_dir" "${FUZZ_FEATURES[@]}" "$target"
 done
 bin_dir="$target_dir/x86_64-unknown-linux-gnu/release"
 for target in "${targets[@]}"; do
